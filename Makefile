@@ -1,0 +1,52 @@
+# Haven: two commands on a fresh machine. `make up` runs it, `make test` proves it.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+BIN := $(VENV)/bin
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+DATA_DIR ?= ./haven-data
+
+.PHONY: up test lint typecheck imports unit bench install clean help
+
+help:
+	@echo "make up     run Haven (server on SQLite, data in $(DATA_DIR))"
+	@echo "make test   install everything and run lint, types, import contracts and all tests"
+	@echo "make bench  run the benchmarks and rewrite BENCHMARKS.md"
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==0.13.8
+
+$(BIN)/haven: $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen --python $(PYTHON) --quiet
+	@touch $@
+
+install: $(BIN)/haven
+
+up: install
+	$(BIN)/haven up --data-dir $(DATA_DIR)
+
+lint: install
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+typecheck: install
+	$(BIN)/mypy
+
+imports: install
+	$(BIN)/lint-imports
+
+unit: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test: lint typecheck imports unit
+
+bench: install
+	$(BIN)/python -m bench.run
+
+clean:
+	rm -rf $(VENV) $(TOOLS) .mypy_cache .ruff_cache

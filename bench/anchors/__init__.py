@@ -1,0 +1,1 @@
+"""Reference servers the benchmarks measure Haven against, each in its own environment."""

@@ -1,0 +1,122 @@
+"""Intel parsing: Haven's importer + normaliser beside the `stix2` reference library
+(`stix2.parse(..., allow_custom=True)`), on the same bundled STIX files, in one run; plus
+Haven alone on the Meta files and its peak memory against the input size."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+from typing import Any
+
+from bench.common import WORK
+from haven.intel import bundled, parsers
+from haven.intel.merge import Collection
+
+STIX2_VERSION = "3.0.2"
+
+
+class AnchorUnavailable(RuntimeError):
+    pass
+
+
+def ensure_stix2() -> Path:
+    venv = WORK / "stix2-venv"
+    python = venv / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    probe = subprocess.run([str(python), "-c", "import stix2"], capture_output=True)
+    if probe.returncode != 0:
+        install = subprocess.run(
+            [str(python), "-m", "pip", "install", "--quiet", f"stix2=={STIX2_VERSION}"],
+            capture_output=True, text=True,
+        )  # fmt: skip
+        if install.returncode != 0:
+            raise AnchorUnavailable(f"pip install stix2 failed: {install.stderr[-300:]}")
+    return python
+
+
+def stix_files() -> list[Path]:
+    return [p for p in bundled.files() if parsers.detect(p) == "stix"]
+
+
+def haven_parse(files: list[Path]) -> dict[str, float]:
+    collection = Collection()
+    start = time.perf_counter()
+    for path in files:
+        for item in parsers.parse(path):
+            collection.add(item)
+    seconds = time.perf_counter() - start
+    return {"sightings": collection.sightings, "seconds": seconds}
+
+
+def peak_memory(files: list[Path]) -> dict[str, float]:
+    largest = max(files, key=lambda p: p.stat().st_size)
+    tracemalloc.start()
+    collection = Collection()
+    for item in parsers.parse(largest):
+        collection.add(item)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    size = largest.stat().st_size
+    return {"file_mib": round(size / 2**20, 2), "peak_mib": round(peak / 2**20, 2),
+            "ratio": round(peak / size, 2)}  # fmt: skip
+
+
+def run() -> dict[str, Any]:
+    files = stix_files()
+    ours = haven_parse(files)
+    result: dict[str, Any] = {
+        "stix_files": len(files),
+        "haven_us_per_indicator": round(ours["seconds"] / ours["sightings"] * 1e6, 2),
+        "haven_indicators": ours["sightings"],
+        "memory": peak_memory(files),
+    }
+    meta = [p for p in bundled.files() if "meta-threat-research" in p.as_posix()]
+    meta_run = haven_parse(meta)
+    result["meta_us_per_indicator"] = round(meta_run["seconds"] / meta_run["sightings"] * 1e6, 2)
+    try:
+        python = ensure_stix2()
+        anchor = subprocess.run(
+            [str(python), str(Path(__file__).with_name("anchors") / "stix2_parse.py"),
+             *map(str, files)],
+            capture_output=True, text=True, check=True, timeout=1800,
+        )  # fmt: skip
+        theirs = json.loads(anchor.stdout)
+        result["stix2_us_per_indicator"] = round(theirs["seconds"] / theirs["indicators"] * 1e6, 2)
+        result["stix2_indicators"] = theirs["indicators"]
+    except (AnchorUnavailable, subprocess.SubprocessError, OSError, ValueError) as exc:
+        print(f"SKIP stix2 anchor: {exc}")
+    return result
+
+
+if __name__ == "__main__":
+    print(json.dumps(run(), indent=2))
+
+
+def synthetic_records(count: int) -> list[Any]:
+    from haven.store.interfaces import IntelRecord, IntelSource
+
+    source = IntelSource("bench", "synthetic", "synthetic.txt", 1, None, "clear")
+    return [
+        IntelRecord("domain", f"host{i}.example-{i % 997}.com", (source,)) for i in range(count)
+    ]
+
+
+async def import_rate(db_url: str, count: int) -> dict[str, float]:
+    """Indicators per second for one import of `count` new indicators (one transaction)."""
+    from haven.store.stores import open_stores
+
+    records = synthetic_records(count)
+    stores = await open_stores(db_url)
+    try:
+        start = time.perf_counter()
+        summary = await stores.intel.import_records(records, "bench", 1)
+        seconds = time.perf_counter() - start
+    finally:
+        await stores.db.close()
+    assert summary.new_indicators == count
+    return {"indicators": count, "seconds": round(seconds, 2), "per_s": round(count / seconds)}

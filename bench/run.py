@@ -1,0 +1,344 @@
+"""Run the benchmarks, each beside its anchor on this machine in the same run, and rewrite
+BENCHMARKS.md. `python -m bench.run [--quick]` (or `make bench`).
+
+Delivery: Haven vs Matrix Synapse (to-device messages), same client concurrency, same
+payload size, on SQLite and on PostgreSQL, each server freshly started on an empty database.
+Besides throughput and latency it records the CPU time the server process spent per
+delivered message: the load generator is Python too and shares the 2 cores, so CPU per
+message is the figure that says how much a core of server can carry.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import dataclasses
+import datetime as dt
+import importlib.metadata
+import json
+import os
+import platform
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+import haven
+from bench import delivery, e2ee, intel
+from bench.anchors import synapse
+from bench.common import ROOT, WORK, haven_server
+
+PG_ADMIN = os.environ.get("HAVEN_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@dataclass
+class Row:
+    name: str
+    haven: dict[str, Any]
+    anchor: dict[str, Any] | None
+    notes: list[str] = field(default_factory=list)
+
+
+@contextlib.contextmanager
+def cpu_meter(pid: int) -> Iterator[Callable[[], float]]:
+    """Seconds of CPU the process used inside the block."""
+    process = psutil.Process(pid)
+    before = process.cpu_times()
+    used: list[float] = []
+    yield lambda: used[0]
+    after = process.cpu_times()
+    used.append((after.user + after.system) - (before.user + before.system))
+
+
+def with_cpu(result: dict[str, Any], seconds: float) -> dict[str, Any]:
+    messages = result["messages"] or 1
+    return {
+        **result,
+        "server_cpu_s": round(seconds, 2),
+        "cpu_us_per_msg": round(seconds / messages * 1e6),
+    }
+
+
+def haven_delivery(
+    backend: str, senders: int, per_sender: int, via: delivery.SendVia, rate: float | None
+) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="haven-bench-") as tmp:
+        url, drop = delivery.db_url(backend, Path(tmp), PG_ADMIN)
+        try:
+            with haven_server(Path(tmp), url) as (base, pid), cpu_meter(pid) as cpu:
+                result = asyncio.run(delivery.measure(base, senders, per_sender, via, rate))
+            return with_cpu(result.as_dict(), cpu())
+        finally:
+            drop()
+
+
+def synapse_delivery(
+    python: Path, backend: str, senders: int, per_sender: int, rate: float | None
+) -> dict[str, Any]:
+    with (
+        tempfile.TemporaryDirectory(prefix="synapse-bench-") as tmp,
+        synapse.start_synapse(python, Path(tmp), backend, PG_ADMIN) as server,  # type: ignore[arg-type]
+    ):
+        users = synapse.register_users(server.base_url, server.shared_secret, 2 * senders)
+        with cpu_meter(server.pid) as cpu:
+            result = asyncio.run(
+                synapse.measure_to_device(
+                    server.base_url, users, senders, per_sender, rate=rate, payload_bytes=200
+                )
+            )
+        out = {
+            k: getattr(result, k)
+            for k in ("messages", "seconds", "msgs_per_s", "p50_ms", "p99_ms", "stalled")
+        }
+        return with_cpu(out, cpu())
+
+
+def delivery_rows(quick: bool) -> list[Row]:
+    senders = 8
+    per_sender = 150 if quick else 500
+    paced_seconds = 4 if quick else 10
+    try:
+        python = synapse.ensure_synapse(WORK)
+    except synapse.AnchorUnavailable as exc:
+        print(f"SKIP Synapse anchor: {exc}")
+        python = None
+    rows: list[Row] = []
+    for backend in ("sqlite", "postgresql"):
+        anchor = None
+        if python is not None:
+            anchor = synapse_delivery(python, backend, senders, per_sender, None)
+        for via in ("http", "ws"):
+            print(f"delivery {backend} saturation via {via} ...", flush=True)
+            ours = haven_delivery(backend, senders, per_sender, via, None)
+            label = "POST /v1/messages" if via == "http" else "send frames on /v1/stream"
+            rows.append(
+                Row(f"delivery, {backend}, saturation, Haven sends by {label}", ours, anchor)
+            )
+        for rate in (200.0, 500.0):
+            count = max(1, int(rate * paced_seconds / senders))
+            print(f"delivery {backend} paced {rate:.0f}/s ...", flush=True)
+            ours = haven_delivery(backend, senders, count, "http", rate)
+            theirs = (
+                synapse_delivery(python, backend, senders, count, rate)
+                if python is not None
+                else None
+            )
+            rows.append(
+                Row(
+                    f"delivery, {backend}, paced {rate:.0f} msgs/s offered, p99 latency",
+                    ours,
+                    theirs,
+                )
+            )
+    return rows
+
+
+def idle_rows(quick: bool) -> list[Row]:
+    streams = 200 if quick else 1000
+    with tempfile.TemporaryDirectory(prefix="haven-bench-") as tmp:
+        url = f"sqlite:///{Path(tmp) / 'haven.sqlite3'}"
+        with haven_server(Path(tmp), url) as (base, pid):
+            figures = asyncio.run(delivery.idle_streams_rss(base, pid, streams))
+    return [
+        Row(
+            f"server RSS with {streams} idle WebSocket streams (MiB)",
+            figures,
+            None,
+            ["no anchor: Synapse has no push stream; its clients hold /sync long-polls"],
+        )
+    ]
+
+
+def e2ee_rows(quick: bool) -> list[Row]:
+    print("e2ee ...", flush=True)
+    figures = e2ee.run(quick)
+    group = figures["group"]
+    return [
+        Row(
+            "1:1 encrypt+decrypt through haven.crypto vs raw vodozemac (msgs/s)",
+            {"msgs_per_s": figures["messages"]["haven"]},
+            {"msgs_per_s": figures["messages"]["raw"]},
+        ),
+        Row(
+            "Olm session set-ups (signed key, checked) through haven.crypto vs raw vodozemac (/s)",
+            {"msgs_per_s": figures["setups"]["haven"]},
+            {"msgs_per_s": figures["setups"]["raw"]},
+        ),
+        Row(
+            f"one message to a {group['members']}-member group through the server (s)",
+            {"seconds": group["megolm_s"], "how": "Megolm: encrypt once, server fans out"},
+            {"seconds": group["olm_each_s"], "how": "Olm to every member device"},
+        ),
+    ]
+
+
+def import_rows(count: int = 1_000_000) -> list[Row]:
+    rows = []
+    for backend in ("sqlite", "postgresql"):
+        print(f"intel import of {count} indicators on {backend} ...", flush=True)
+        with tempfile.TemporaryDirectory(prefix="haven-bench-") as tmp:
+            url, drop = delivery.db_url(backend, Path(tmp), PG_ADMIN)
+            try:
+                figures = asyncio.run(intel.import_rate(url, count))
+            finally:
+                drop()
+        rows.append(
+            Row(
+                f"intel import, {count:,} synthetic indicators, {backend} (one transaction)",
+                {"indicators/s": figures["per_s"], "seconds": figures["seconds"]},
+                None,
+                ["no anchor: neither stix2 nor MISP stores indicators"],
+            )
+        )
+    return rows
+
+
+def intel_rows() -> list[Row]:
+    print("intel ...", flush=True)
+    figures = intel.run()
+    memory = figures["memory"]
+    rows = [
+        Row(
+            "intel parse + normalise, bundled STIX bundles (µs per indicator)",
+            {"us": figures["haven_us_per_indicator"], "how": "haven.intel"},
+            None
+            if "stix2_us_per_indicator" not in figures
+            else {"us": figures["stix2_us_per_indicator"], "how": "stix2.parse(allow_custom=True)"},
+        ),
+        Row(
+            "intel parse + normalise, Meta files (µs per indicator)",
+            {"us": figures["meta_us_per_indicator"], "how": "haven.intel"},
+            None,
+            ["no anchor: stix2 does not read Meta's CSV/JSON/Markdown files"],
+        ),
+        *import_rows(),
+        Row(
+            f"intel peak memory on the largest bundle ({memory['file_mib']} MiB)",
+            {"peak MiB": memory["peak_mib"], "x input": memory["ratio"]},
+            None,
+        ),
+    ]
+    return rows
+
+
+def ratio(ours: float, theirs: float, higher_is_better: bool) -> str:
+    if not theirs or not ours:
+        return "—"
+    value = ours / theirs if higher_is_better else theirs / ours
+    return f"{value:.1f}x"
+
+
+def describe(figures: dict[str, Any] | None, paced: bool) -> str:
+    if figures is None:
+        return "skipped"
+    if paced:
+        return (
+            f"p99 {figures['p99_ms']} ms, p50 {figures['p50_ms']} ms, "
+            f"{figures['msgs_per_s']} msgs/s"
+        )
+    return (
+        f"{figures['msgs_per_s']} msgs/s, p99 {figures['p99_ms']} ms, "
+        f"{figures['cpu_us_per_msg']} µs CPU/msg"
+    )
+
+
+def cells(row: Row) -> list[str]:
+    """Haven, anchor and ratio cells for one row (and notes about the anchor's run)."""
+    ours, theirs = row.haven, row.anchor
+    if "us" in ours:
+        if theirs is None:
+            return [f"{ours['us']} µs ({ours['how']})", "—", "—"]
+        return [
+            f"{ours['us']} µs ({ours['how']})",
+            f"{theirs['us']} µs ({theirs['how']})",
+            ratio(ours["us"], theirs["us"], False) + " faster",
+        ]
+    if "how" in ours and theirs is not None:
+        return [
+            f"{ours['seconds']} s ({ours['how']})",
+            f"{theirs['seconds']} s ({theirs['how']})",
+            ratio(ours["seconds"], theirs["seconds"], False) + " faster",
+        ]
+    if set(ours) == {"msgs_per_s"} and theirs is not None:
+        return [
+            str(ours["msgs_per_s"]),
+            f"{theirs['msgs_per_s']} (raw)",
+            f"{ours['msgs_per_s'] / theirs['msgs_per_s']:.2f}x of raw",
+        ]
+    if "msgs_per_s" not in ours:
+        return [", ".join(f"{k} {v}" for k, v in ours.items()), "—", "—"]
+    paced = "paced" in row.name
+    if theirs is None:
+        return [describe(ours, paced), "skipped", "—"]
+    if theirs.get("stalled"):
+        row.notes.append(f"Synapse stalled {theirs['stalled']} messages for a whole /sync timeout")
+    if paced:
+        r = ratio(ours["p99_ms"], theirs["p99_ms"], False) + " lower p99"
+    else:
+        r = (
+            f"{ratio(ours['msgs_per_s'], theirs['msgs_per_s'], True)} msgs/s, "
+            f"{ratio(ours['cpu_us_per_msg'], theirs['cpu_us_per_msg'], False)} less CPU/msg"
+        )
+    return [describe(ours, paced), describe(theirs, paced), r]
+
+
+def render(rows: list[Row]) -> str:
+    mem = psutil.virtual_memory().total / 2**30
+    cpu = platform.processor() or "unknown"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    lines = [
+        "# Benchmarks",
+        "",
+        "Generated by `make bench` (`python -m bench.run`); every figure below comes from one run",
+        "in which Haven and its anchor ran on this machine, one after the other, with the same",
+        "client code shape, concurrency and payload size. Do not edit by hand.",
+        "",
+        f"- date: {dt.datetime.now(dt.UTC).strftime('%Y-%m-%d %H:%M UTC')}",
+        f"- machine: {os.cpu_count()} cores, {mem:.0f} GiB, {cpu}",
+        f"- Haven {haven.__version__}; anchors: Matrix Synapse {synapse.SYNAPSE_VERSION}, "
+        f"vodozemac {importlib.metadata.version('vodozemac')} called directly, "
+        f"stix2 {intel.STIX2_VERSION}",
+        "- delivery: 8 sender devices → 8 recipient devices over loopback; Haven recipients hold",
+        "  /v1/stream WebSockets and ack every 20, Synapse recipients long-poll /sync;",
+        "  latency = send start → recipient has it;",
+        "  msgs/s = delivered ÷ (first send → last receipt)",
+        "- CPU/msg = CPU seconds of the server process ÷ delivered messages (PostgreSQL's own",
+        "  processes not counted, for either); the Python load generator shares the 2 cores,",
+        "  so saturation msgs/s is bounded by it as much as by the server",
+        "",
+        "| benchmark | Haven | anchor | ratio |",
+        "| --- | --- | --- | --- |",
+    ]
+    for row in rows:
+        lines.append("| " + " | ".join([row.name, *cells(row)]) + " |")
+    notes = [f"- {row.name}: {n}" for row in rows for n in row.notes]
+    if notes:
+        lines += ["", "Notes:", *notes]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="smaller runs (a smoke test)")
+    parser.add_argument("--out", type=Path, default=ROOT / "BENCHMARKS.md")
+    args = parser.parse_args()
+    rows = delivery_rows(args.quick) + idle_rows(args.quick) + e2ee_rows(args.quick)
+    rows += intel_rows()
+    # The measurements outlive a rendering mistake: kept beside the anchors' working files.
+    WORK.mkdir(parents=True, exist_ok=True)
+    (WORK / "last-run.json").write_text(json.dumps([dataclasses.asdict(r) for r in rows], indent=2))
+    text = render(rows)
+    args.out.write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,5 @@
+"""`python -m haven` is the `haven` command."""
+
+from haven.cli.main import app
+
+app()

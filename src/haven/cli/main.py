@@ -1,0 +1,43 @@
+"""Entry point of the `haven` command."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+import haven
+from haven.cli import admin, client, intel, serve
+
+app = typer.Typer(
+    name="haven",
+    help="Haven: end-to-end encrypted messaging for people under surveillance.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,  # a traceback could show secrets from local variables
+)
+app.command("up")(serve.up)
+app.command("server")(serve.server)
+app.add_typer(admin.app, name="admin")
+app.add_typer(intel.app, name="intel")
+app.add_typer(client.account_app, name="account")
+app.add_typer(client.contacts_app, name="contacts")
+app.add_typer(client.group_app, name="group")
+app.command("send")(client.send)
+app.command("receive")(client.receive)
+app.command("verify")(client.verify)
+app.command("chat")(client.chat)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"haven {haven.__version__}")
+        raise typer.Exit
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """Haven command line."""

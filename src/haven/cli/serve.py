@@ -1,0 +1,82 @@
+"""`haven up` and `haven server`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from haven.cli.common import ConfigFile, DataDir, DbUrl, load_config, out, run, setup_logging
+from haven.core import clock
+from haven.core.config import Config
+from haven.intel import bundled
+from haven.intel.importing import store_collection
+from haven.intel.merge import collect
+from haven.server.runner import serve
+from haven.store.stores import stores_at
+
+Host = Annotated[
+    str | None, typer.Option("--host", help="Address to listen on.", show_default="127.0.0.1")
+]
+Port = Annotated[int | None, typer.Option("--port", help="Port to listen on.", show_default="8080")]
+Redis = Annotated[
+    str | None,
+    typer.Option("--redis", help="redis:// URL: lets several server processes share PostgreSQL."),
+]
+
+
+def _prepare(cfg: Config) -> None:
+    cfg.data_dir.mkdir(parents=True, exist_ok=True)
+    setup_logging(cfg.log_level)
+
+
+async def _with_bundled_feed(cfg: Config) -> None:
+    """On the first start, load the indicator sets Haven ships (attribution in
+    `haven intel feeds`); later starts leave the operator's feed as it is."""
+    async with stores_at(cfg.database_url) as stores:
+        if await stores.intel.version() > 0:
+            return
+        out.print("Loading the bundled threat-intelligence feed (first start)...")
+        collection = collect(bundled.files())
+        summary = await store_collection(stores.intel, collection, "bundled feed", clock.now_ms())
+        out.print(f"  {summary.new_indicators} indicators, feed version {summary.version}")
+
+
+def up(
+    data_dir: DataDir = None,
+    host: Host = None,
+    port: Port = None,
+    config_file: ConfigFile = None,
+) -> None:
+    """Run Haven on this machine: the server on an embedded SQLite store, with the bundled
+    threat-intelligence feed loaded on first start. Ctrl-C stops it."""
+    cfg = load_config(config_file, data_dir=data_dir, host=host, port=port)
+    _prepare(cfg)
+    run(_with_bundled_feed(cfg))
+    base = f"http://{cfg.host}:{cfg.port}"
+    out.print("[bold]Haven is starting[/]")
+    for label, value in (
+        ("API", f"{base}/v1"),
+        ("OpenAPI", f"{base}/v1/openapi.json"),
+        ("Stream", f"ws://{cfg.host}:{cfg.port}/v1/stream"),
+        ("Health", f"{base}/v1/health"),
+        ("Data", f"{cfg.data_dir.resolve()} (SQLite)"),
+        ("Registration", f"{cfg.registration.value}"),
+    ):
+        out.print(f"  {label:<13}{value}", highlight=False, soft_wrap=True)
+    out.print("  Stop with Ctrl-C.")
+    serve(cfg)
+
+
+def server(
+    data_dir: DataDir = None,
+    host: Host = None,
+    port: Port = None,
+    db: DbUrl = None,
+    redis: Redis = None,
+    config_file: ConfigFile = None,
+) -> None:
+    """Run one server process. Several can share PostgreSQL (--db) and Redis (--redis)."""
+    cfg = load_config(config_file, data_dir=data_dir, host=host, port=port, db=db, redis=redis)
+    _prepare(cfg)
+    serve(cfg)

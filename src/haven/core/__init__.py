@@ -1,0 +1,1 @@
+"""Shared foundations: ids, wire models, limits, errors, clock, config (stdlib + pydantic only)."""

@@ -1,0 +1,222 @@
+"""The v1 wire protocol as typed models, shared by server (validation, OpenAPI) and client.
+
+Binary fields travel as base64 (standard alphabet, padding optional). Models forbid unknown
+fields so a typo in a client is an error, not silently ignored data.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from haven.core import b64, limits
+from haven.core.ids import ID_PATTERN
+
+ONE_TIME_KEY_CONTEXT = b"haven/one-time-key/v1\x00"
+
+
+def key_signing_message(key: bytes) -> bytes:
+    """What a device's Ed25519 identity key signs to vouch for one of its Curve25519 keys."""
+    return ONE_TIME_KEY_CONTEXT + key
+
+
+def _b64_of_length(length: int) -> AfterValidator:
+    def check(value: str) -> str:
+        try:
+            raw = b64.decode(value)
+        except b64.Base64Error:
+            raise ValueError("must be base64") from None
+        if len(raw) != length:
+            raise ValueError(f"must decode to {length} bytes, got {len(raw)}")
+        return value
+
+    return AfterValidator(check)
+
+
+def _b64_any(value: str) -> str:
+    try:
+        b64.decode(value)
+    except b64.Base64Error:
+        raise ValueError("must be base64") from None
+    return value
+
+
+Id = Annotated[str, Field(pattern=ID_PATTERN, description="128-bit id, 32 lower-case hex")]
+Key32 = Annotated[str, Field(max_length=64), _b64_of_length(32)]
+Signature64 = Annotated[str, Field(max_length=100), _b64_of_length(64)]
+Ciphertext = Annotated[
+    str,
+    Field(min_length=1, max_length=(limits.MAX_CIPHERTEXT_BYTES * 4) // 3 + 4),
+    AfterValidator(_b64_any),
+]
+KeyId = Annotated[str, Field(min_length=1, max_length=limits.MAX_KEY_ID_LENGTH)]
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class IdentityKeys(Model):
+    curve25519: Key32
+    ed25519: Key32
+
+
+class RegisterRequest(Model):
+    identity_keys: IdentityKeys
+    invite: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+
+
+class DeviceCredentials(Model):
+    account_id: Id
+    device_id: Id
+    token: str
+
+
+class AddDeviceRequest(Model):
+    identity_keys: IdentityKeys
+
+
+class DeviceInfo(Model):
+    device_id: Id
+    identity_keys: IdentityKeys
+    created_at: int
+
+
+class DeviceList(Model):
+    account_id: Id
+    devices: list[DeviceInfo]
+
+
+class SignedKey(Model):
+    key_id: KeyId
+    key: Key32
+    signature: Signature64
+
+
+class KeysUpload(Model):
+    one_time_keys: list[SignedKey] = Field(
+        default_factory=list, max_length=limits.MAX_ONE_TIME_KEYS_PER_UPLOAD
+    )
+    fallback_key: SignedKey | None = None
+
+
+class KeyCount(Model):
+    one_time_key_count: int
+    has_fallback_key: bool
+
+
+class DeviceAddress(Model):
+    account_id: Id
+    device_id: Id
+
+
+class ClaimRequest(Model):
+    devices: list[DeviceAddress] = Field(min_length=1, max_length=limits.MAX_CLAIM_DEVICES)
+
+
+class ClaimedKey(Model):
+    account_id: Id
+    device_id: Id
+    identity_keys: IdentityKeys
+    one_time_key: SignedKey | None
+    fallback: bool
+
+
+class ClaimResponse(Model):
+    keys: list[ClaimedKey]
+
+
+FrankingTag = Annotated[
+    str,
+    Field(max_length=64, description="HMAC-SHA256 commitment to the plaintext (franking)"),
+    _b64_of_length(32),
+]
+
+
+class SendRequest(Model):
+    recipients: list[DeviceAddress] = Field(min_length=1, max_length=limits.MAX_RECIPIENTS)
+    ciphertext: Ciphertext
+    kind: Annotated[str, Field(min_length=1, max_length=limits.MAX_KIND_LENGTH)]
+    franking_tag: FrankingTag | None = None
+
+
+class SendResponse(Model):
+    envelope_id: Id
+    server_time: int
+
+
+class Envelope(Model):
+    envelope_id: Id
+    sender: DeviceAddress
+    kind: str
+    ciphertext: str
+    server_time: int
+    franking_tag: str | None = None
+
+
+class EnvelopeBatch(Model):
+    envelopes: list[Envelope]
+
+
+class AckRequest(Model):
+    envelope_ids: list[Id] = Field(min_length=1, max_length=limits.MAX_ACK_BATCH)
+
+
+class AckResponse(Model):
+    acked: int
+
+
+class AttachmentCreated(Model):
+    attachment_id: Id
+    size: int
+    expires_at: int
+
+
+class Health(Model):
+    status: Literal["ok", "degraded"]
+    version: str
+    database: Literal["ok", "down"]
+    bus: Literal["ok", "down", "local"]
+
+
+class ErrorDetail(Model):
+    code: str
+    message: str
+    details: dict[str, object] | None = None
+
+
+class ErrorBody(Model):
+    error: ErrorDetail
+
+
+# WebSocket frames on /v1/stream (JSON text frames).
+class StreamEnvelope(Model):
+    type: Literal["envelope"] = "envelope"
+    envelope: Envelope
+
+
+class StreamAck(Model):
+    type: Literal["ack"]
+    envelope_ids: list[Id] = Field(min_length=1, max_length=limits.MAX_ACK_BATCH)
+
+
+class StreamSend(Model):
+    """Send over the open stream instead of `POST /v1/messages` (same rules, no HTTP cost)."""
+
+    type: Literal["send"]
+    request_id: Annotated[str, Field(min_length=1, max_length=64)]
+    message: SendRequest
+
+
+class StreamSent(Model):
+    type: Literal["sent"] = "sent"
+    request_id: str
+    envelope_id: Id
+    server_time: int
+
+
+class StreamError(Model):
+    type: Literal["error"] = "error"
+    request_id: str | None = None
+    error: ErrorDetail

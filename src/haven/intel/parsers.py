@@ -1,0 +1,452 @@
+"""Readers for the formats the field publishes in: STIX 2.1 bundles, MISP events and feeds,
+Meta's threat-research files (CSV/TSV, JSON, Markdown tables), and plain lists or CSVs.
+The format is detected from the content, and can be named instead.
+
+Each reader yields Sightings (raw values with a type hint and their origin) and Rejections
+(file, line, reason); nothing here touches the database. Hostile input fails fast with a
+message naming the file: size, line length and JSON nesting are bounded.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from haven.intel.model import Origin, Rejection, Sighting
+from haven.intel.normalise import Kind
+
+MAX_FILE_BYTES = 64 * 1024 * 1024
+MAX_LINE_CHARS = 1024 * 1024
+
+FORMATS = ("stix", "misp", "misp-feed", "meta-json", "ioc-json", "csv", "markdown", "text")
+
+Item = Sighting | Rejection
+
+
+class ParseError(Exception):
+    """The whole file is unusable; the message names it (and the line when known)."""
+
+
+PUBLISHERS = {
+    "meta-threat-research": "Meta",
+    "mvt-indicators": "MVT project",
+    "amnesty-investigations": "Amnesty International",
+    "echap-stalkerware-indicators": "Echap",
+}
+
+TYPE_NAMES: dict[str, Kind | None] = {
+    "domain": Kind.DOMAIN,
+    "domains": Kind.DOMAIN,
+    "hostname": Kind.DOMAIN,
+    "ipv4": Kind.IPV4,
+    "ip4addr": Kind.IPV4,
+    "ipv6": Kind.IPV6,
+    "ip_address": None,
+    "ip-address": None,
+    "email": Kind.EMAIL,
+    "email_address": Kind.EMAIL,
+    "filename": Kind.FILENAME,
+    "file_name": Kind.FILENAME,
+    "process": Kind.PROCESS,
+    "package": Kind.APP_ID,
+    "package_name": Kind.APP_ID,
+    "app_id": Kind.APP_ID,
+    "domain_name": Kind.DOMAIN,
+    "url": Kind.URL,
+    "cib_url": Kind.URL,
+    "telegram_url": Kind.URL,
+    "phishing_url": Kind.URL,
+    "android_package_name": Kind.APP_ID,
+    "ios_app_id": Kind.APP_ID,
+    "md5": Kind.MD5,
+    "sha1": Kind.SHA1,
+    "sha256": Kind.SHA256,
+    "ip": None,
+}
+
+STIX_PATHS = {
+    "domain-name:value": Kind.DOMAIN,
+    "url:value": Kind.URL,
+    "ipv4-addr:value": Kind.IPV4,
+    "ipv6-addr:value": Kind.IPV6,
+    "email-addr:value": Kind.EMAIL,
+    "file:hashes.sha256": Kind.SHA256,
+    "file:hashes.'sha-256'": Kind.SHA256,
+    "file:hashes.sha1": Kind.SHA1,
+    "file:hashes.'sha-1'": Kind.SHA1,
+    "file:hashes.md5": Kind.MD5,
+    "file:name": Kind.FILENAME,
+    "file:path": Kind.FILENAME,
+    "process:name": Kind.PROCESS,
+    "app:id": Kind.APP_ID,
+}
+_STIX_COMPARISON = re.compile(r"([a-z0-9-]+:[A-Za-z0-9_.'\-]+)\s*=\s*'((?:[^'\\]|\\.)*)'")
+
+MISP_TYPES = {
+    "domain": Kind.DOMAIN,
+    "hostname": Kind.DOMAIN,
+    "url": Kind.URL,
+    "link": Kind.URL,
+    "uri": Kind.URL,
+    "ip-dst": None,
+    "ip-src": None,
+    "email": Kind.EMAIL,
+    "email-src": Kind.EMAIL,
+    "email-dst": Kind.EMAIL,
+    "md5": Kind.MD5,
+    "sha1": Kind.SHA1,
+    "sha256": Kind.SHA256,
+    "filename": Kind.FILENAME,
+    "mobile-application-id": Kind.APP_ID,
+}
+
+MISP_CONTEXT_TYPES = frozenset({"text", "comment", "other", "datetime", "attachment"})
+
+TEXT_HINTS = {
+    "domains": Kind.DOMAIN,
+    "domain": Kind.DOMAIN,
+    "urls": Kind.URL,
+    "emails": Kind.EMAIL,
+    "sha256": Kind.SHA256,
+    "sha1": Kind.SHA1,
+    "md5": Kind.MD5,
+    "processes": Kind.PROCESS,
+    "package_names": Kind.APP_ID,
+    "file_names": Kind.FILENAME,
+    "files": Kind.FILENAME,
+    "file_paths": Kind.FILENAME,
+}
+INDICATOR_COLUMNS = ("indicator_value", "indicator", "value", "ioc", "indicators", "observable")
+TYPE_COLUMNS = ("indicator_type", "type", "indicator type")
+DATE_COLUMNS = ("ds", "date", "first_seen", "first seen")
+
+
+def publisher_of(path: Path) -> str:
+    for part in path.resolve().parts:
+        if part in PUBLISHERS:
+            return PUBLISHERS[part]
+    return path.parent.name or "unknown"
+
+
+def report_of(path: Path) -> str:
+    return path.stem.strip() if path.is_file() else path.name
+
+
+def detect(path: Path) -> str:
+    """The format of `path`, from its content (and its name where content is ambiguous)."""
+    if path.is_dir():
+        if (path / "manifest.json").exists():
+            return "misp-feed"
+        raise ParseError(f"{path}: a directory without a MISP manifest.json")
+    head = _read_head(path)
+    stripped = head.lstrip()
+    if stripped.startswith(("{", "[")):
+        if '"type"' in head and '"bundle"' in head:
+            return "stix"
+        if '"Event"' in head or '"Attribute"' in head:
+            return "misp"
+        if '"iocs"' in head:
+            return "ioc-json"
+        if '"indicator_type"' in head or '"indicator_value"' in head:
+            return "meta-json"
+        raise ParseError(f"{path}: JSON that is neither STIX, MISP nor a Meta indicator list")
+    if path.suffix.lower() == ".md" or re.search(r"^\s*\|.*\|\s*$", head, re.MULTILINE):
+        return "markdown"
+    if path.suffix.lower() in {".csv", ".tsv"}:
+        return "csv"
+    return "text"
+
+
+def _read_head(path: Path, size: int = 4096) -> str:
+    with path.open("rb") as handle:
+        return handle.read(size).decode("utf-8", errors="replace")
+
+
+def _read_text(path: Path, line_limit: bool = True) -> str:
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise ParseError(f"{path}: {size} bytes is over the {MAX_FILE_BYTES}-byte limit")
+    text = path.read_bytes().decode("utf-8-sig", errors="replace")
+    if not line_limit:
+        return text  # JSON: bounded by size and nesting instead (bundles are often one line)
+    for number, line in enumerate(text.splitlines(), start=1):
+        if len(line) > MAX_LINE_CHARS:
+            raise ParseError(f"{path}:{number}: a line longer than {MAX_LINE_CHARS} characters")
+    return text
+
+
+def _load_json(path: Path) -> Any:
+    text = _read_text(path, line_limit=False)
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ParseError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
+    except RecursionError:
+        # The C parser counts its nesting against the interpreter's recursion limit: a
+        # hostile document fails here, fast, with memory bounded by the file size cap.
+        raise ParseError(f"{path}: JSON nested deeper than Haven reads") from None
+    return document
+
+
+def parse(path: Path, fmt: str | None = None, publisher: str | None = None) -> Iterator[Item]:
+    chosen = fmt or detect(path)
+    if chosen not in FORMATS:
+        raise ParseError(f"unknown format {chosen!r}: use one of {', '.join(FORMATS)}")
+    origin = _OriginFactory(path, publisher or publisher_of(path), report_of(path))
+    readers = {
+        "stix": _stix,
+        "misp": _misp,
+        "misp-feed": _misp_feed,
+        "meta-json": _meta_json,
+        "ioc-json": _ioc_json,
+        "csv": _csv,
+        "markdown": _markdown,
+        "text": _text,
+    }
+    yield from readers[chosen](path, origin)
+
+
+class _OriginFactory:
+    def __init__(self, path: Path, publisher: str, report: str) -> None:
+        self.file = str(path)
+        self.publisher = publisher
+        self.report = report
+
+    def __call__(self, line: int, report: str | None = None) -> Origin:
+        return Origin(self.publisher, report or self.report, self.file, line)
+
+
+def _stix(path: Path, origin: _OriginFactory) -> Iterator[Item]:
+    bundle = _load_json(path)
+    if not isinstance(bundle, dict) or bundle.get("type") != "bundle":
+        raise ParseError(f"{path}: not a STIX bundle")
+    objects = bundle.get("objects")
+    if not isinstance(objects, list):
+        raise ParseError(f"{path}: the bundle has no objects list")
+    yield from stix_objects(objects, str(path), origin)
+
+
+def stix_objects(
+    objects: list[Any], label: str, origin: Callable[[int], Origin], by_reference: bool = False
+) -> Iterator[Item]:
+    """Indicators in STIX objects. With `by_reference`, each external reference is a source
+    of its own (how a Haven peer passes on who published what)."""
+    for number, obj in enumerate(objects, start=1):
+        if not isinstance(obj, dict) or obj.get("type") != "indicator":
+            continue  # malware, relationships, custom object types: tolerated, not indicators
+        pattern = obj.get("pattern")
+        if not isinstance(pattern, str):
+            yield Rejection(label, number, "", "indicator without a pattern")
+            continue
+        matches = _STIX_COMPARISON.findall(pattern)
+        if not matches:
+            yield Rejection(label, number, pattern[:200], "no comparison this importer reads")
+        origins = [origin(number)]
+        references = obj.get("external_references")
+        if by_reference and isinstance(references, list):
+            named = [r for r in references if isinstance(r, dict) and r.get("source_name")]
+            origins = [
+                Origin(
+                    str(r["source_name"])[:200], str(r.get("description", ""))[:300], label, number
+                )
+                for r in named
+            ] or origins
+        for object_path, value in matches:
+            kind = STIX_PATHS.get(object_path.lower())
+            if kind is None and object_path.lower() not in STIX_PATHS:
+                yield Rejection(label, number, value, f"unsupported observable {object_path}")
+                continue
+            for where in origins:
+                yield Sighting(
+                    raw=value.replace("\\'", "'"),
+                    hint=kind,
+                    origin=where,
+                    first_seen=obj.get("valid_from"),
+                    note=str(obj.get("name", ""))[:200],
+                )
+
+
+def _misp_events(document: Any, path: Path) -> list[dict[str, Any]]:
+    if isinstance(document, dict) and isinstance(document.get("Event"), dict):
+        return [document["Event"]]
+    if isinstance(document, dict) and isinstance(document.get("response"), list):
+        return [e["Event"] for e in document["response"] if isinstance(e, dict) and "Event" in e]
+    if isinstance(document, dict) and isinstance(document.get("Attribute"), list):
+        return [document]  # a bare event, as some exports write it
+    raise ParseError(f"{path}: not a MISP event")
+
+
+def _misp(path: Path, origin: _OriginFactory) -> Iterator[Item]:
+    for event in _misp_events(_load_json(path), path):
+        yield from _misp_event(event, path, origin)
+
+
+def _misp_event(event: dict[str, Any], path: Path, origin: _OriginFactory) -> Iterator[Item]:
+    tlp = "clear"
+    for tag in event.get("Tag", []) or []:
+        name = str(tag.get("name", "")).lower() if isinstance(tag, dict) else ""
+        if name.startswith("tlp:"):
+            tlp = name.removeprefix("tlp:")
+    report = str(event.get("info") or origin.report)[:200]
+    attributes = list(event.get("Attribute", []) or [])
+    for obj in event.get("Object", []) or []:
+        if isinstance(obj, dict):
+            attributes.extend(obj.get("Attribute", []) or [])
+    for number, attribute in enumerate(attributes, start=1):
+        if not isinstance(attribute, dict):
+            continue
+        kind_name = str(attribute.get("type", ""))
+        value = str(attribute.get("value", ""))
+        parts = list(zip(kind_name.split("|"), value.split("|"), strict=False))
+        for part_type, part_value in parts:
+            if part_type in MISP_CONTEXT_TYPES:
+                continue  # descriptions and comments around the indicators, not indicators
+            if part_type not in MISP_TYPES:
+                yield Rejection(str(path), number, part_value, f"unsupported MISP type {part_type}")
+                continue
+            yield Sighting(
+                raw=part_value,
+                hint=MISP_TYPES[part_type],
+                origin=origin(number, report),
+                first_seen=attribute.get("first_seen") or event.get("date"),
+                tlp=tlp,
+            )
+
+
+def _misp_feed(path: Path, origin: _OriginFactory) -> Iterator[Item]:
+    manifest = _load_json(path / "manifest.json")
+    if not isinstance(manifest, dict):
+        raise ParseError(f"{path}/manifest.json: not a MISP feed manifest")
+    for uuid in manifest:
+        event_file = path / f"{uuid}.json"
+        if not event_file.exists():
+            raise ParseError(f"{event_file}: listed in the manifest but missing")
+        events = _misp_events(_load_json(event_file), event_file)
+        for event in events:
+            yield from _misp_event(
+                event, event_file, _OriginFactory(event_file, origin.publisher, origin.report)
+            )
+
+
+def _meta_json(path: Path, origin: _OriginFactory) -> Iterator[Item]:
+    rows = _load_json(path)
+    if not isinstance(rows, list):
+        raise ParseError(f"{path}: expected a list of indicators")
+    for number, row in enumerate(rows, start=1):
+        if not isinstance(row, dict):
+            yield Rejection(str(path), number, "", "not an indicator object")
+            continue
+        yield from _typed(str(row.get("indicator_type", "")), str(row.get("indicator_value", "")),
+                          str(path), number, origin, row.get("ds"))  # fmt: skip
+
+
+def _ioc_json(path: Path, origin: _OriginFactory) -> Iterator[Item]:
+    document = _load_json(path)
+    rows = document.get("iocs") if isinstance(document, dict) else None
+    if not isinstance(rows, list):
+        raise ParseError(f'{path}: expected {{"iocs": [...]}}')
+    for number, row in enumerate(rows, start=1):
+        if not isinstance(row, dict):
+            yield Rejection(str(path), number, "", "not an indicator object")
+            continue
+        for item in _typed(str(row.get("type", "")), str(row.get("value", "")), str(path),
+                           number, origin, None):  # fmt: skip
+            if isinstance(item, Sighting) and row.get("tlp"):
+                tlp = str(row["tlp"]).lower()
+                item = Sighting(item.raw, item.hint, item.origin, item.first_seen,
+                                "clear" if tlp == "white" else tlp)  # fmt: skip
+            yield item
+
+
+def _typed(
+    type_name: str, value: str, file: str, line: int, origin: _OriginFactory, seen: Any
+) -> Iterator[Item]:
+    key = type_name.strip().lower()
+    if key and key not in TYPE_NAMES:
+        yield Rejection(file, line, value, f"unknown indicator type {type_name!r}")
+        return
+    yield Sighting(value, TYPE_NAMES.get(key), origin(line), None if seen is None else str(seen))
+
+
+def _csv(path: Path, origin: _OriginFactory) -> Iterator[Item]:
+    """CSV/TSV with or without a header. With one: a type column + a value column, or
+    columns named after a type (`domain_name,ip_address`), or an indicator column."""
+    text = _read_text(path)
+    delimiter = "\t" if path.suffix.lower() == ".tsv" or text.count("\t") > text.count(",") else ","
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    rows: list[tuple[int, list[str]]] = []
+    start = 1
+    for row in reader:
+        rows.append((start, row))  # the file line the row starts on, for the report
+        start = reader.line_num + 1
+    if not rows:
+        return
+    header = [cell.strip().lower() for cell in rows[0][1]]
+    known = set(INDICATOR_COLUMNS) | set(TYPE_COLUMNS) | set(TYPE_NAMES)
+    if not any(cell in known for cell in header):
+        for number, row in rows:
+            if row and row[0].strip():
+                yield Sighting(row[0], None, origin(number))
+        return
+    value_column = _find(header, INDICATOR_COLUMNS)
+    type_column = _find(header, TYPE_COLUMNS)
+    date_column = _find(header, DATE_COLUMNS)
+    typed_columns = {i: TYPE_NAMES[c] for i, c in enumerate(header) if c in TYPE_NAMES}
+    for number, row in rows[1:]:
+        if not any(cell.strip() for cell in row):
+            continue
+        seen = _cell(row, date_column)
+        if type_column is not None and value_column is not None:
+            yield from _typed(_cell(row, type_column) or "", _cell(row, value_column) or "",
+                              str(path), number, origin, seen)  # fmt: skip
+        elif typed_columns:
+            for index, hint in typed_columns.items():
+                value = _cell(row, index)
+                if value:
+                    yield Sighting(value, hint, origin(number), seen)
+        elif value_column is not None:
+            yield Sighting(_cell(row, value_column) or "", None, origin(number), seen)
+
+
+def _cell(row: list[str], index: int | None) -> str | None:
+    return row[index] if index is not None and index < len(row) else None
+
+
+def _find(header: list[str], names: tuple[str, ...]) -> int | None:
+    for name in names:
+        if name in header:
+            return header.index(name)
+    return None
+
+
+def _markdown(path: Path, origin: _OriginFactory) -> Iterator[Item]:
+    header: list[str] | None = None
+    for number, line in enumerate(_read_text(path).splitlines(), start=1):
+        stripped = line.strip()
+        if not (stripped.startswith("|") and stripped.endswith("|")):
+            header = None  # a table ends at the first line that is not a row
+            continue
+        cells = [c.strip() for c in stripped.strip("|").split("|")]
+        if all(re.fullmatch(r":?-{2,}:?", c) for c in cells if c):
+            continue
+        if header is None:
+            header = [c.lower() for c in cells]
+            continue
+        column = _find(header, INDICATOR_COLUMNS)
+        index = len(cells) - 1 if column is None else column
+        if index < len(cells):
+            yield Sighting(cells[index], None, origin(number))
+
+
+def _text(path: Path, origin: _OriginFactory) -> Iterator[Item]:
+    hint = TEXT_HINTS.get(path.stem.lower())
+    for number, line in enumerate(_read_text(path).splitlines(), start=1):
+        value = line.strip()
+        if not value or value.startswith("#"):
+            continue
+        yield Sighting(value, hint, origin(number))

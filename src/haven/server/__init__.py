@@ -1,0 +1,1 @@
+"""The Haven server: ASGI app (routes -> services -> store), WebSocket delivery, rate limits."""

@@ -1,0 +1,87 @@
+"""The ASGI application: `create_app(config)` wires routes, middleware, stores and the bus."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+
+import haven
+from haven.core import clock, limits
+from haven.core.config import Config
+from haven.server import errors
+from haven.server.bus import LocalBus, RedisBus
+from haven.server.credentials import CredentialCache
+from haven.server.edge import AddressRateLimit, BodyLimit
+from haven.server.metrics import Metrics
+from haven.server.ratelimit import RateLimits
+from haven.server.routes import accounts, attachments, health, keys, messages, stream, taxii
+from haven.server.state import ServerState
+from haven.store.stores import Stores, open_stores
+
+log = logging.getLogger(__name__)
+
+PURGE_INTERVAL_SECONDS = 60.0
+
+
+async def _purge_expired(state: ServerState) -> None:
+    while True:
+        await asyncio.sleep(PURGE_INTERVAL_SECONDS)
+        try:
+            now = clock.now_ms()
+            gone = await state.stores.queues.purge_expired(now)
+            blobs = await state.stores.blobs.purge_expired(now)
+            if gone or blobs:
+                log.info("expired %d envelopes and %d attachments", gone, blobs)
+        except Exception:  # a failed sweep is retried next time; never kill the server
+            log.exception("expiry sweep failed")
+
+
+def create_app(config: Config) -> FastAPI:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        stores: Stores = await open_stores(config.database_url)
+        bus = RedisBus(config.redis) if config.redis else LocalBus()
+        await bus.start()
+        state = ServerState(
+            config=config,
+            stores=stores,
+            bus=bus,
+            limits=RateLimits(enabled=config.rate_limits),
+            metrics=Metrics(),
+            credentials=CredentialCache(stores.accounts),
+        )
+        bus.on_revoke(state.credentials.evict)
+        app.state.haven = state
+        sweeper = asyncio.create_task(_purge_expired(state), name="haven-expiry")
+        try:
+            yield
+        finally:
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
+            await bus.close()
+            await stores.db.close()
+
+    app = FastAPI(
+        title="Haven",
+        version=haven.__version__,
+        summary="End-to-end encrypted messaging: the server stores and forwards ciphertext.",
+        openapi_url="/v1/openapi.json",
+        docs_url=None,  # the interactive docs load scripts from a CDN; Haven serves no CDN code
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    errors.install(app)
+    for module in (accounts, keys, messages, attachments, stream, health, taxii):
+        app.include_router(module.router)
+    app.add_middleware(
+        BodyLimit,
+        default=limits.MAX_REQUEST_BODY_BYTES,
+        per_path={"/v1/attachments": config.max_attachment_bytes},
+    )
+    app.add_middleware(AddressRateLimit)
+    return app

@@ -1,0 +1,1 @@
+"""Use cases between the routes (HTTP/WebSocket) and the stores."""

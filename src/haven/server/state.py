@@ -1,0 +1,29 @@
+"""What one server process holds while it runs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from starlette.requests import HTTPConnection
+
+from haven.core.config import Config
+from haven.server.bus import LocalBus
+from haven.server.credentials import CredentialCache
+from haven.server.metrics import Metrics
+from haven.server.ratelimit import RateLimits
+from haven.store.stores import Stores
+
+
+@dataclass
+class ServerState:
+    config: Config
+    stores: Stores
+    bus: LocalBus
+    limits: RateLimits
+    metrics: Metrics
+    credentials: CredentialCache
+
+
+def get_state(connection: HTTPConnection) -> ServerState:
+    state: ServerState = connection.app.state.haven
+    return state

@@ -1,0 +1,1 @@
+"""Storage: one interface per data type, with a SQL implementation for SQLite and PostgreSQL."""

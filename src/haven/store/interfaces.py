@@ -1,0 +1,240 @@
+"""What the rest of Haven may ask of storage: one small interface per data type.
+
+Implementations raise `haven.core.errors.HavenError` for failures a caller must see (unknown
+recipient, invite used up, ...) and leave the database unchanged when they do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    curve25519: str
+    ed25519: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceRecord:
+    account_id: str
+    device_id: str
+    identity: Identity
+    created_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    account_id: str
+    device_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class SignedKeyRecord:
+    key_id: str
+    public_key: str
+    signature: str
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedKeyRecord:
+    device: DeviceRecord
+    key: SignedKeyRecord | None
+    fallback: bool
+
+
+@dataclass(frozen=True, slots=True)
+class KeyCounts:
+    one_time: int
+    has_fallback: bool
+
+
+@dataclass(frozen=True, slots=True)
+class NewEnvelope:
+    envelope_id: str
+    sender: Address
+    kind: str
+    ciphertext: bytes
+    server_time: int
+    expires_at: int
+    franking_tag: bytes | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedEnvelope:
+    seq: int
+    envelope_id: str
+    sender: Address
+    kind: str
+    ciphertext: bytes
+    server_time: int
+    franking_tag: bytes | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InviteRecord:
+    created_at: int
+    expires_at: int
+    uses_left: int
+    note: str
+
+
+class AccountStore(Protocol):
+    async def create_account(
+        self,
+        account_id: str,
+        device_id: str,
+        identity: Identity,
+        token_digest: bytes,
+        now: int,
+        invite_digest: bytes | None,
+    ) -> None:
+        """Account plus its first device; consumes one use of the invite when one is given."""
+
+    async def add_device(
+        self,
+        account_id: str,
+        device_id: str,
+        identity: Identity,
+        token_digest: bytes,
+        now: int,
+        max_devices: int,
+    ) -> None: ...
+
+    async def credentials(self, device_id: str) -> tuple[DeviceRecord, bytes] | None:
+        """The device and the digest of its token, for a constant-time token check."""
+
+    async def devices(self, account_id: str) -> list[DeviceRecord] | None:
+        """None when the account does not exist."""
+
+    async def delete_device(self, account_id: str, device_id: str) -> bool:
+        """Removes the device with its keys and queue; False if it is not this account's."""
+
+
+class KeyStore(Protocol):
+    async def put_keys(
+        self,
+        device_id: str,
+        one_time: Sequence[SignedKeyRecord],
+        fallback: SignedKeyRecord | None,
+        max_stored: int,
+    ) -> KeyCounts: ...
+
+    async def counts(self, device_id: str) -> KeyCounts: ...
+
+    async def claim(self, devices: Sequence[Address]) -> list[ClaimedKeyRecord]:
+        """One key per device: a one-time key never handed out before, else the fallback key."""
+
+
+class QueueStore(Protocol):
+    async def enqueue(self, envelope: NewEnvelope, recipients: Sequence[Address]) -> None:
+        """Store the ciphertext once and queue it for every recipient, all or nothing."""
+
+    async def pending(
+        self,
+        device_id: str,
+        limit: int,
+        now: int,
+        exclude: frozenset[str] = frozenset(),
+        after_seq: int = 0,
+    ) -> list[QueuedEnvelope]:
+        """Unacked, unexpired envelopes in queue order, skipping ids in `exclude` and, when
+        `after_seq` is given, those queued at or before it."""
+
+    async def ack(self, device_id: str, envelope_ids: Sequence[str]) -> int:
+        """Remove from this device's queue; refuses (changing nothing) if one is not in it."""
+
+    async def purge_expired(self, now: int) -> int: ...
+
+
+class BlobStore(Protocol):
+    async def put(self, attachment_id: str, data: bytes, now: int, expires_at: int) -> None: ...
+
+    async def get(self, attachment_id: str, now: int) -> bytes | None: ...
+
+    async def purge_expired(self, now: int) -> int: ...
+
+
+class InviteStore(Protocol):
+    async def create(
+        self, code_digest: bytes, now: int, expires_at: int, uses: int, note: str
+    ) -> None: ...
+
+    async def list(self, now: int) -> list[InviteRecord]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class IntelSource:
+    publisher: str
+    report: str
+    file: str
+    line: int
+    first_seen: str | None
+    tlp: str
+
+
+@dataclass(frozen=True, slots=True)
+class IntelRecord:
+    kind: str
+    value: str
+    sources: tuple[IntelSource, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ImportSummary:
+    version: int
+    new_indicators: int  # not known before
+    merged_indicators: int  # known already, at least one new source
+    new_sources: int
+
+
+@dataclass(frozen=True, slots=True)
+class IntelChanges:
+    version: int  # the current version
+    added: list[tuple[str, str]]  # (kind, value) added after the version asked about
+    removed: list[tuple[str, str]]
+
+
+class IntelStore(Protocol):
+    async def import_records(
+        self, records: Sequence[IntelRecord], note: str, now: int
+    ) -> ImportSummary:
+        """One transaction: everything or nothing."""
+
+    async def remove_source(self, publisher: str, report: str | None, now: int) -> int:
+        """Withdraw what one source said; indicators other sources vouch for stay."""
+
+    async def search(self, text: str, limit: int) -> list[IntelRecord]: ...
+
+    async def active(self) -> list[IntelRecord]:
+        """Every indicator some source still vouches for, with those sources."""
+
+    async def changes_since(self, version: int) -> IntelChanges: ...
+
+    async def version(self) -> int: ...
+
+    async def count(self) -> int: ...
+
+    async def added_after(self, after_ms: int, limit: int, offset: int = 0) -> list[IntelObject]:
+        """Active indicators added after `after_ms`, oldest first (TAXII `added_after`)."""
+
+
+class PeerStore(Protocol):
+    async def create(self, name: str, token_digest: bytes, now: int) -> None:
+        """Raises HavenError(CONFLICT-like) if the name is taken."""
+
+    async def digest(self, name: str) -> bytes | None: ...
+
+    async def names(self) -> list[str]: ...
+
+    async def remove(self, name: str) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class IntelObject:
+    """An indicator as TAXII serves it: with the time it was added to the feed."""
+
+    record: IntelRecord
+    added_at: int  # ms since the epoch

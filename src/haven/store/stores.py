@@ -1,0 +1,69 @@
+"""Opening a database and handing out its per-type stores."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from haven.store.accounts import SqlAccountStore
+from haven.store.blobs import SqlBlobStore
+from haven.store.database import Database
+from haven.store.intel import SqlIntelStore
+from haven.store.interfaces import (
+    AccountStore,
+    BlobStore,
+    IntelStore,
+    InviteStore,
+    KeyStore,
+    PeerStore,
+    QueueStore,
+)
+from haven.store.invites import SqlInviteStore
+from haven.store.keys import SqlKeyStore
+from haven.store.peers import SqlPeerStore
+from haven.store.queues import SqlQueueStore
+
+
+@dataclass(frozen=True)
+class Stores:
+    """The per-type stores over one database (a bundle, not a god object: no methods)."""
+
+    db: Database
+    accounts: AccountStore
+    keys: KeyStore
+    queues: QueueStore
+    blobs: BlobStore
+    invites: InviteStore
+    intel: IntelStore
+    peers: PeerStore
+
+
+@contextlib.asynccontextmanager
+async def stores_at(url: str) -> AsyncIterator[Stores]:
+    """Stores open for the length of a block (a CLI command), closed whatever happens."""
+    stores = await open_stores(url)
+    try:
+        yield stores
+    finally:
+        await stores.db.close()
+
+
+async def open_stores(url: str) -> Stores:
+    """Connect, migrate to the current schema, and return the stores."""
+    db = Database(url)
+    try:
+        await db.migrate()
+    except BaseException:
+        await db.close()
+        raise
+    return Stores(
+        db=db,
+        accounts=SqlAccountStore(db),
+        keys=SqlKeyStore(db),
+        queues=SqlQueueStore(db),
+        blobs=SqlBlobStore(db),
+        invites=SqlInviteStore(db),
+        intel=SqlIntelStore(db),
+        peers=SqlPeerStore(db),
+    )

@@ -1,0 +1,172 @@
+"""The current schema, as SQLAlchemy Core tables the queries are written against.
+
+Migrations (`haven.store.migrations`) create and change the real tables; a test checks that a
+freshly migrated database matches these definitions, so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+# SQLite only gives AUTOINCREMENT semantics to INTEGER PRIMARY KEY; PostgreSQL wants BIGINT.
+SeqId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+accounts = sa.Table(
+    "accounts",
+    metadata,
+    sa.Column("account_id", sa.String(32), primary_key=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+)
+
+devices = sa.Table(
+    "devices",
+    metadata,
+    sa.Column("device_id", sa.String(32), primary_key=True),
+    sa.Column(
+        "account_id",
+        sa.String(32),
+        sa.ForeignKey("accounts.account_id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("curve25519", sa.String(64), nullable=False),
+    sa.Column("ed25519", sa.String(64), nullable=False, unique=True),
+    sa.Column("token_digest", sa.LargeBinary(32), nullable=False, unique=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+)
+
+one_time_keys = sa.Table(
+    "one_time_keys",
+    metadata,
+    sa.Column("seq", SeqId, primary_key=True, autoincrement=True),
+    sa.Column(
+        "device_id",
+        sa.String(32),
+        sa.ForeignKey("devices.device_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("key_id", sa.String(64), nullable=False),
+    sa.Column("public_key", sa.String(64), nullable=False),
+    sa.Column("signature", sa.String(100), nullable=False),
+    sa.UniqueConstraint("device_id", "key_id", name="uq_one_time_keys_device_key"),
+)
+
+fallback_keys = sa.Table(
+    "fallback_keys",
+    metadata,
+    sa.Column(
+        "device_id",
+        sa.String(32),
+        sa.ForeignKey("devices.device_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("key_id", sa.String(64), nullable=False),
+    sa.Column("public_key", sa.String(64), nullable=False),
+    sa.Column("signature", sa.String(100), nullable=False),
+)
+
+envelopes = sa.Table(
+    "envelopes",
+    metadata,
+    sa.Column("envelope_id", sa.String(32), primary_key=True),
+    sa.Column("sender_account", sa.String(32), nullable=False),
+    sa.Column("sender_device", sa.String(32), nullable=False),
+    sa.Column("kind", sa.String(64), nullable=False),
+    sa.Column("ciphertext", sa.LargeBinary, nullable=False),
+    sa.Column("server_time", sa.BigInteger, nullable=False),
+    sa.Column("expires_at", sa.BigInteger, nullable=False, index=True),
+    sa.Column("franking_tag", sa.LargeBinary(32), nullable=True),
+)
+
+queue = sa.Table(
+    "queue",
+    metadata,
+    sa.Column("seq", SeqId, primary_key=True, autoincrement=True),
+    sa.Column(
+        "device_id",
+        sa.String(32),
+        sa.ForeignKey("devices.device_id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column(
+        "envelope_id",
+        sa.String(32),
+        sa.ForeignKey("envelopes.envelope_id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Index("ix_queue_device_seq", "device_id", "seq"),
+)
+
+attachments = sa.Table(
+    "attachments",
+    metadata,
+    sa.Column("attachment_id", sa.String(32), primary_key=True),
+    sa.Column("data", sa.LargeBinary, nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("expires_at", sa.BigInteger, nullable=False, index=True),
+)
+
+invites = sa.Table(
+    "invites",
+    metadata,
+    sa.Column("code_digest", sa.LargeBinary(32), primary_key=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("expires_at", sa.BigInteger, nullable=False),
+    sa.Column("uses_left", sa.Integer, nullable=False),
+    sa.Column("note", sa.String(200), nullable=False),
+)
+
+intel_versions = sa.Table(
+    "intel_versions",
+    metadata,
+    sa.Column("version", SeqId, primary_key=True, autoincrement=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("note", sa.String(300), nullable=False),
+)
+
+intel_indicators = sa.Table(
+    "intel_indicators",
+    metadata,
+    sa.Column("indicator_id", SeqId, primary_key=True, autoincrement=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("value", sa.String(2048), nullable=False),
+    sa.Column("added_version", sa.BigInteger, nullable=False, index=True),
+    sa.Column("removed_version", sa.BigInteger, nullable=True, index=True),
+    sa.UniqueConstraint("kind", "value", name="uq_intel_indicators_kind_value"),
+)
+
+intel_sources = sa.Table(
+    "intel_sources",
+    metadata,
+    sa.Column("source_id", SeqId, primary_key=True, autoincrement=True),
+    sa.Column(
+        "indicator_id",
+        sa.BigInteger,
+        sa.ForeignKey("intel_indicators.indicator_id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("publisher", sa.String(200), nullable=False),
+    sa.Column("report", sa.String(300), nullable=False),
+    sa.Column("file", sa.String(1000), nullable=False),
+    sa.Column("line", sa.Integer, nullable=False),
+    sa.Column("first_seen", sa.String(40), nullable=True),
+    sa.Column("tlp", sa.String(16), nullable=False),
+    sa.Column("added_version", sa.BigInteger, nullable=False),
+    sa.Column("removed_version", sa.BigInteger, nullable=True),
+    sa.UniqueConstraint(
+        "indicator_id", "publisher", "report", "file", "line", name="uq_intel_sources_origin"
+    ),
+)
+
+taxii_peers = sa.Table(
+    "taxii_peers",
+    metadata,
+    sa.Column("name", sa.String(100), primary_key=True),
+    sa.Column("token_digest", sa.LargeBinary(32), nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+)

@@ -1,0 +1,94 @@
+"""The terminal client, driven with Textual's pilot against a real server and a second,
+real client."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from textual.widgets import Input, Label, ListView, RichLog
+
+from haven.client.chat import ChatApp, ConversationItem
+from tests.client.conftest import MakeClient
+
+pytestmark = pytest.mark.anyio
+
+
+def log_text(app: ChatApp) -> str:
+    return "\n".join(line.text for line in app.query_one("#log", RichLog).lines)
+
+
+async def wait_for(condition: object, pilot: object, within: float = 20) -> None:
+    async def poll() -> None:
+        while not condition():  # type: ignore[operator]
+            await pilot.pause(0.05)  # type: ignore[attr-defined]
+
+    await asyncio.wait_for(poll(), within)
+
+
+async def test_chat_sends_and_shows_messages(make_client: MakeClient, tmp_path: Path) -> None:
+    alice, bob = await make_client("alice"), await make_client("bob")
+    alice.add_contact(bob.state.account_id, "bob")
+    app = ChatApp(alice, poll_seconds=0.2)
+    async with app.run_test(size=(120, 40)) as pilot:
+        items = app.query_one("#conversations", ListView).query(ConversationItem)
+        assert [i.title for i in items] == ["bob"]
+        await pilot.click(ConversationItem)
+        await pilot.pause()
+        assert "not verified" in str(app.query_one("#badge", Label).render())
+        await pilot.click(Input)
+        await pilot.press(*"hello from the terminal")
+        await pilot.press("enter")
+        await wait_for(lambda: "hello from the terminal" in log_text(app), pilot)
+        assert [m["body"] for m in await bob.receive()] == ["hello from the terminal"]
+        await bob.send_text(alice.state.account_id, "reply <b>not markup</b> [red]x[/red]")
+        await wait_for(lambda: "reply <b>not markup</b>" in log_text(app), pilot)
+        assert "[red]x[/red]" in log_text(app)  # hostile text is shown, not interpreted
+
+
+async def test_chat_attach_command_and_errors(make_client: MakeClient, tmp_path: Path) -> None:
+    alice, bob = await make_client("alice"), await make_client("bob")
+    alice.add_contact(bob.state.account_id, "bob")
+    doc = tmp_path / "report.pdf"
+    doc.write_bytes(b"%PDF-1.4 evidence")
+    app = ChatApp(alice, poll_seconds=0.2)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.click(ConversationItem)
+        composer = app.query_one(Input)
+        composer.value = f"/attach {doc} the file"
+        await pilot.click(Input)
+        await pilot.press("enter")
+        await wait_for(lambda: "the file" in log_text(app), pilot)
+        composer.value = "/attach /does/not/exist hi"
+        await pilot.press("enter")
+        await pilot.pause(0.2)
+        assert "cannot read" in " ".join(str(n.message) for n in app._notifications)
+    [got] = await bob.receive()
+    assert Path(got["attachments"][0]["path"]).read_bytes() == b"%PDF-1.4 evidence"
+
+
+async def test_chat_shows_groups(make_client: MakeClient) -> None:
+    alice, bob = await make_client("alice"), await make_client("bob")
+    group = await alice.create_group("desk", [bob.state.account_id])
+    await alice.send_group(group, "morning, desk")
+    app = ChatApp(bob, poll_seconds=0.2)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(lambda: any(i.title == "# desk" for i in app.query(ConversationItem)), pilot)
+        item = next(i for i in app.query(ConversationItem) if i.title == "# desk")
+        app.query_one("#conversations", ListView).index = list(app.query(ConversationItem)).index(
+            item
+        )
+        await app.open_conversation(item.conversation)
+        await pilot.pause()
+        assert "morning, desk" in log_text(app)
+
+
+def test_composer_commands() -> None:
+    from haven.client.chat import parse_composer
+
+    assert parse_composer("plain words") == ("plain words", [])
+    assert parse_composer('/attach "my file.pdf" see this') == ("see this", [Path("my file.pdf")])
+    for bad in ("/attach ", '/attach "unclosed'):
+        with pytest.raises(ValueError):  # noqa: PT011 - shlex/unpacking errors are both ValueError
+            parse_composer(bad)

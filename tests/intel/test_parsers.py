@@ -1,0 +1,165 @@
+"""Importers on the bundled real data and on hostile files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from haven.intel import parsers
+from haven.intel.bundled import FEED
+from haven.intel.merge import Collection, collect
+from haven.intel.model import Rejection, Sighting
+from haven.intel.normalise import Indicator, Kind
+
+META = FEED / "meta-threat-research"
+
+
+def sightings(path: Path, fmt: str | None = None) -> list[Sighting]:
+    return [i for i in parsers.parse(path, fmt) if isinstance(i, Sighting)]
+
+
+@pytest.mark.parametrize(
+    ("path", "fmt"),
+    [
+        (META / "indicators/csv/2021_12_taking_action_against_surveillance_for_hire.csv", "csv"),
+        (
+            META / "indicators/json/2021_12_taking_action_against_surveillance_for_hire.json",
+            "meta-json",
+        ),
+        (META / "indicators/meta-h2-2025-belarus-based-cib-network.md", "markdown"),
+        (FEED / "mvt-indicators/intellexa_predator/predator.stix2", "stix"),
+        (FEED / "echap-stalkerware-indicators/generated/misp_event.json", "misp"),
+        (FEED / "echap-stalkerware-indicators/generated/indicators-for-tinycheck.json", "ioc-json"),
+        (FEED / "amnesty-investigations/2019-10-10_nso_morocco/domains.txt", "text"),
+    ],
+)
+def test_formats_are_detected_from_content(path: Path, fmt: str) -> None:
+    assert parsers.detect(path) == fmt
+
+
+def test_meta_cytrox_domains_carry_their_provenance() -> None:
+    found = collect(
+        [META / "indicators/csv/2021_12_taking_action_against_surveillance_for_hire.csv"]
+    )
+    merged = found.indicators[Indicator(Kind.DOMAIN, "2y4nothing.xyz")]
+    [source] = merged.sources
+    assert (source.origin.publisher, source.first_seen) == ("Meta", "2021-12-16")
+    assert source.origin.line == 2
+
+
+def test_csv_and_json_of_the_same_report_merge_into_one_indicator_each() -> None:
+    name = "2021_12_taking_action_against_surveillance_for_hire"
+    found = collect([META / f"indicators/csv/{name}.csv", META / f"indicators/json/{name}.json"])
+    merged = found.indicators[Indicator(Kind.DOMAIN, "2y4nothing.xyz")]
+    assert {Path(s.origin.file).suffix for s in merged.sources} == {".csv", ".json"}
+
+
+def test_markdown_table_urls_stay_urls() -> None:
+    found = collect([META / "indicators/meta-h2-2025-belarus-based-cib-network.md"])
+    assert Indicator(Kind.URL, "http://x.com/jabkowojciech") in found.indicators
+    assert Indicator(Kind.DOMAIN, "x.com") not in found.indicators
+
+
+def test_prose_in_the_indicator_column_is_rejected_with_file_and_line() -> None:
+    path = next(
+        (META / "indicators/csv").glob("Q2_2023 /Q2_2023_Spamouflage_China_based_CIB_updated.csv")
+    )
+    found = collect([path])
+    reasons = {r.line: r.reason for r in found.rejected}
+    # Line 438 holds Finnish prose with zero-width spaces inside; 487 a Chinese headline.
+    assert reasons[438].startswith("prose")
+    assert reasons[487] == "not a domain name (no dot)"
+
+
+def test_amnesty_columns_named_after_types() -> None:
+    found = collect([FEED / "amnesty-investigations/2018-08-01_nso/indicators.csv"])
+    assert Indicator(Kind.DOMAIN, "14-tracking.com") in found.indicators
+    assert Indicator(Kind.IPV4, "191.101.31.25") in found.indicators
+
+
+def test_stix_bundles_tolerate_custom_objects(tmp_path: Path) -> None:
+    bundle = {
+        "type": "bundle",
+        "id": "bundle--1",
+        "objects": [
+            {"type": "x-custom-thing", "id": "x-custom-thing--1", "anything": [1, 2]},
+            {"type": "indicator", "pattern": "[domain-name:value = 'evil.example.com']"},
+            {"type": "indicator", "pattern": "[file:hashes.'SHA-256' = '" + "ab" * 32 + "']"},
+            {"type": "indicator", "pattern": "[mutex:name = 'x']"},
+        ],
+    }
+    path = tmp_path / "b.json"
+    path.write_text(json.dumps(bundle))
+    found = collect([path])
+    assert Indicator(Kind.DOMAIN, "evil.example.com") in found.indicators
+    assert Indicator(Kind.SHA256, "ab" * 32) in found.indicators
+    assert [r.reason for r in found.rejected] == ["unsupported observable mutex:name"]
+
+
+def test_misp_event_shapes(tmp_path: Path) -> None:
+    event = {"info": "op", "Tag": [{"name": "tlp:amber"}], "Attribute": [
+        {"type": "domain", "value": "evil[.]org"},
+        {"type": "filename|sha256", "value": "agent.apk|" + "cd" * 32},
+        {"type": "text", "value": "context, not an indicator"},
+    ]}  # fmt: skip
+    wrapped, response = tmp_path / "event.json", tmp_path / "response.json"
+    wrapped.write_text(json.dumps({"Event": event}))
+    response.write_text(json.dumps({"response": [{"Event": event}]}))
+    for path in (wrapped, response):
+        found = collect([path])
+        assert set(found.indicators) == {
+            Indicator(Kind.DOMAIN, "evil.org"),
+            Indicator(Kind.FILENAME, "agent.apk"),
+            Indicator(Kind.SHA256, "cd" * 32),
+        }
+        assert all(s.tlp == "amber" for m in found.merged() for s in m.sources)
+        assert found.rejected == []
+
+
+def test_misp_feed_directory(tmp_path: Path) -> None:
+    (tmp_path / "manifest.json").write_text(json.dumps({"e1": {"info": "x"}}))
+    (tmp_path / "e1.json").write_text(
+        json.dumps({"Event": {"Attribute": [{"type": "url", "value": "hxxp://a[.]com/x"}]}})
+    )
+    found = collect([tmp_path])
+    assert set(found.indicators) == {Indicator(Kind.URL, "http://a.com/x")}
+
+
+@pytest.mark.parametrize(
+    ("content", "fmt", "message"),
+    [
+        ("[" * 100_000 + "]" * 100_000, "stix", "nested deeper"),
+        ('{"type": "bundle", "objects": [', "stix", "not valid JSON"),
+        ('{"hello": 1}', None, "neither STIX"),
+    ],
+)
+def test_hostile_or_broken_json_fails_fast_naming_the_file(
+    tmp_path: Path, content: str, fmt: str | None, message: str
+) -> None:
+    path = tmp_path / "hostile.json"
+    path.write_text(content)
+    with pytest.raises(parsers.ParseError, match=message) as raised:
+        list(parsers.parse(path, fmt))
+    assert str(path) in str(raised.value)
+
+
+def test_an_overlong_line_fails_fast(tmp_path: Path) -> None:
+    path = tmp_path / "domains.txt"
+    path.write_text("a" * (parsers.MAX_LINE_CHARS + 1) + "\n")
+    with pytest.raises(parsers.ParseError, match=":1: a line longer"):
+        list(parsers.parse(path))
+
+
+def test_the_whole_bundled_feed_parses() -> None:
+    collection = Collection()
+    from haven.intel import bundled
+
+    for path in bundled.files():
+        for item in parsers.parse(path):
+            collection.add(item)
+    kinds = {m.indicator.kind for m in collection.merged()}
+    assert {Kind.DOMAIN, Kind.URL, Kind.SHA256, Kind.IPV4, Kind.APP_ID, Kind.EMAIL} <= kinds
+    assert len(collection.indicators) > 15_000
+    assert all(isinstance(r, Rejection) and r.reason for r in collection.rejected)
