@@ -73,6 +73,56 @@ def test_prose_in_the_indicator_column_is_rejected_with_file_and_line() -> None:
     assert reasons[487] == "not a domain name (no dot)"
 
 
+@pytest.mark.parametrize("suffix", ["csv/{}.csv", "json/{}.json"])
+def test_a_domain_split_across_two_rows_is_joined(suffix: str) -> None:
+    # Meta's Cytrox list breaks one domain over rows 85-86 (objects 84-85 in the JSON);
+    # Amnesty and MVT publish it whole.
+    name = "2021_12_taking_action_against_surveillance_for_hire"
+    found = collect([META / "indicators" / suffix.format(name)])
+    whole = Indicator(Kind.DOMAIN, "fbc8213450838f7ae251d4519c195138.xyz")
+    [source] = found.indicators[whole].sources
+    assert source.origin.line == (85 if suffix.startswith("csv") else 84)
+    assert "split across" in source.note
+    assert Indicator(Kind.DOMAIN, "519c195138.xyz") not in found.indicators
+    assert not [r for r in found.rejected if r.value.startswith("fbc82134")]
+
+
+def test_the_joined_domain_merges_with_the_publishers_who_wrote_it_whole() -> None:
+    name = "2021_12_taking_action_against_surveillance_for_hire"
+    found = collect([
+        META / f"indicators/csv/{name}.csv",
+        FEED / "amnesty-investigations/2021-12-16_cytrox/domains.txt",
+    ])  # fmt: skip
+    merged = found.indicators[Indicator(Kind.DOMAIN, "fbc8213450838f7ae251d4519c195138.xyz")]
+    assert {s.origin.publisher for s in merged.sources} == {"Meta", "Amnesty International"}
+
+
+def test_a_dotless_line_in_a_plain_list_is_not_glued_to_the_next() -> None:
+    found = collect([FEED / "mvt-indicators/intellexa_predator/domains.txt"])
+    assert Indicator(Kind.DOMAIN, "dhll.live") in found.indicators
+    assert {r.value: r.reason for r in found.rejected}["despachosnegocios"] == (
+        "not a domain name (no dot)"
+    )
+
+
+def test_rows_are_only_joined_when_they_belong_together(tmp_path: Path) -> None:
+    path = tmp_path / "rows.csv"
+    path.write_text(
+        "indicator_type,indicator_value,comment,ds\n"
+        "domain_name,notadomain,x,2021-12-16\n"
+        "domain_name,example.com,x,2022-01-01\n"  # another date: another sighting
+        "domain_name,second,x,2021-12-16\n"
+        "ip_address,10.0.0.1,x,2021-12-16\n"  # another type
+        "domain_name,tail,x,2021-12-16\n"  # last row: nothing to join with
+    )
+    found = collect([path])
+    assert set(found.indicators) == {
+        Indicator(Kind.DOMAIN, "example.com"),
+        Indicator(Kind.IPV4, "10.0.0.1"),
+    }
+    assert sorted(r.value for r in found.rejected) == ["notadomain", "second", "tail"]
+
+
 def test_amnesty_columns_named_after_types() -> None:
     found = collect([FEED / "amnesty-investigations/2018-08-01_nso/indicators.csv"])
     assert Indicator(Kind.DOMAIN, "14-tracking.com") in found.indicators

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from haven.cli.common import ConfigFile, DataDir, DbUrl, load_config, out, run
+from haven.cli.common import ConfigFile, DataDir, DbUrl, fail, load_config, out, run
 from haven.core import clock, ids, limits
 from haven.store.stores import stores_at
 
@@ -111,3 +111,22 @@ def peer_list(data_dir: DataDir = None, db: DbUrl = None, config_file: ConfigFil
 
     for name in run(names()):
         out.print(name, highlight=False)
+
+
+@peer_app.command("remove")
+def peer_remove(
+    name: Annotated[str, typer.Argument(help="The peer to remove.")],
+    data_dir: DataDir = None,
+    db: DbUrl = None,
+    config_file: ConfigFile = None,
+) -> None:
+    """Remove a peer: its token stops working on the next request."""
+    cfg = load_config(config_file, data_dir=data_dir, db=db)
+
+    async def remove() -> bool:
+        async with stores_at(cfg.database_url) as stores:
+            return await stores.peers.remove(name)
+
+    if not run(remove()):
+        fail(f"no peer called {name!r} (see `haven admin peer list`)")
+    typer.echo(f"peer {name!r} removed", err=True)

@@ -29,8 +29,10 @@ class Collection:
                 Rejection(item.origin.file, item.origin.line, item.raw[:200], exc.reason)
             )
             return
-        merged = self.indicators.setdefault(indicator, Merged(indicator))
-        if item.origin not in {s.origin for s in merged.sources}:
+        merged = self.indicators.get(indicator)
+        if merged is None:
+            self.indicators[indicator] = Merged(indicator, [item])
+        elif all(item.origin != s.origin for s in merged.sources):
             merged.sources.append(item)
 
     def merged(self) -> list[Merged]:

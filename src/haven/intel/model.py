@@ -4,20 +4,21 @@ rejections naming the file, line and reason."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from haven.intel.normalise import Indicator, Kind
 
 
-@dataclass(frozen=True)
-class Origin:
+# Records are NamedTuples rather than frozen dataclasses: an import makes several per
+# indicator, and a frozen dataclass costs about three times as much to construct.
+class Origin(NamedTuple):
     publisher: str  # who published it (Meta, Amnesty International, MVT, ...)
     report: str  # which report or set within the publication
     file: str
     line: int  # 1-based line, or object number inside a JSON document
 
 
-@dataclass(frozen=True)
-class Sighting:
+class Sighting(NamedTuple):
     raw: str
     hint: Kind | None
     origin: Origin
@@ -26,8 +27,7 @@ class Sighting:
     note: str = ""
 
 
-@dataclass(frozen=True)
-class Rejection:
+class Rejection(NamedTuple):
     file: str
     line: int
     value: str

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from haven.intel.model import Origin, Rejection, Sighting
-from haven.intel.normalise import Kind
+from haven.intel.normalise import Kind, Rejected, normalise
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_LINE_CHARS = 1024 * 1024
@@ -236,39 +236,49 @@ def stix_objects(
 ) -> Iterator[Item]:
     """Indicators in STIX objects. With `by_reference`, each external reference is a source
     of its own (how a Haven peer passes on who published what)."""
+    # The hot loop of every STIX import: lookups are bound to locals and the common case
+    # (one comparison, no escapes, no references) takes no detour.
+    paths, find = STIX_PATHS, _STIX_COMPARISON.findall
     for number, obj in enumerate(objects, start=1):
-        if not isinstance(obj, dict) or obj.get("type") != "indicator":
+        if type(obj) is not dict or obj.get("type") != "indicator":
             continue  # malware, relationships, custom object types: tolerated, not indicators
         pattern = obj.get("pattern")
-        if not isinstance(pattern, str):
+        if type(pattern) is not str:
             yield Rejection(label, number, "", "indicator without a pattern")
             continue
-        matches = _STIX_COMPARISON.findall(pattern)
+        matches = find(pattern)
         if not matches:
             yield Rejection(label, number, pattern[:200], "no comparison this importer reads")
+            continue
         origins = [origin(number)]
-        references = obj.get("external_references")
-        if by_reference and isinstance(references, list):
-            named = [r for r in references if isinstance(r, dict) and r.get("source_name")]
-            origins = [
-                Origin(
-                    str(r["source_name"])[:200], str(r.get("description", ""))[:300], label, number
-                )
-                for r in named
-            ] or origins
+        if by_reference:
+            origins = _reference_origins(obj, label, number) or origins
+        name = obj.get("name")
+        note = name[:200] if type(name) is str else ("" if name is None else str(name)[:200])
+        first_seen = obj.get("valid_from")
         for object_path, value in matches:
-            kind = STIX_PATHS.get(object_path.lower())
-            if kind is None and object_path.lower() not in STIX_PATHS:
+            kind = paths.get(object_path.lower(), _UNSUPPORTED)
+            if kind is _UNSUPPORTED:
                 yield Rejection(label, number, value, f"unsupported observable {object_path}")
                 continue
+            if "\\" in value:
+                value = value.replace("\\'", "'")
             for where in origins:
-                yield Sighting(
-                    raw=value.replace("\\'", "'"),
-                    hint=kind,
-                    origin=where,
-                    first_seen=obj.get("valid_from"),
-                    note=str(obj.get("name", ""))[:200],
-                )
+                yield Sighting(value, kind, where, first_seen, "clear", note)
+
+
+_UNSUPPORTED: Any = object()
+
+
+def _reference_origins(obj: dict[str, Any], label: str, number: int) -> list[Origin]:
+    references = obj.get("external_references")
+    if not isinstance(references, list):
+        return []
+    return [
+        Origin(str(r["source_name"])[:200], str(r.get("description", ""))[:300], label, number)
+        for r in references
+        if isinstance(r, dict) and r.get("source_name")
+    ]
 
 
 def _misp_events(document: Any, path: Path) -> list[dict[str, Any]]:
@@ -334,6 +344,10 @@ def _misp_feed(path: Path, origin: _OriginFactory) -> Iterator[Item]:
 
 
 def _meta_json(path: Path, origin: _OriginFactory) -> Iterator[Item]:
+    yield from _rejoin_split_values(_meta_json_rows(path, origin))
+
+
+def _meta_json_rows(path: Path, origin: _OriginFactory) -> Iterator[Item]:
     rows = _load_json(path)
     if not isinstance(rows, list):
         raise ParseError(f"{path}: expected a list of indicators")
@@ -376,6 +390,10 @@ def _typed(
 def _csv(path: Path, origin: _OriginFactory) -> Iterator[Item]:
     """CSV/TSV with or without a header. With one: a type column + a value column, or
     columns named after a type (`domain_name,ip_address`), or an indicator column."""
+    yield from _rejoin_split_values(_csv_rows(path, origin))
+
+
+def _csv_rows(path: Path, origin: _OriginFactory) -> Iterator[Item]:
     text = _read_text(path)
     delimiter = "\t" if path.suffix.lower() == ".tsv" or text.count("\t") > text.count(",") else ","
     reader = csv.reader(io.StringIO(text), delimiter=delimiter)
@@ -411,6 +429,48 @@ def _csv(path: Path, origin: _OriginFactory) -> Iterator[Item]:
                     yield Sighting(value, hint, origin(number), seen)
         elif value_column is not None:
             yield Sighting(_cell(row, value_column) or "", None, origin(number), seen)
+
+
+def _rejoin_split_values(items: Iterator[Item]) -> Iterator[Item]:
+    """Spreadsheet exports sometimes break one long value over two rows: Meta's Cytrox
+    list has `fbc8213450838f7ae251d4` and `519c195138.xyz` on consecutive `domain_name` rows
+    where Amnesty and MVT publish `fbc8213450838f7ae251d4519c195138.xyz`. A row declared a
+    domain that has no dot cannot be one; if it and the next row of the same type and date
+    make a valid domain together, they are that one domain. Only typed tables get this: in a
+    plain list a dotless line is just a bad line (MVT's `despachosnegocios`)."""
+    held: Sighting | None = None
+    for item in items:
+        if held is not None:
+            joined = _joined(held, item)
+            if joined is not None:
+                yield joined
+                held = None
+                continue
+            yield held
+            held = None
+        if isinstance(item, Sighting) and item.hint is Kind.DOMAIN and "." not in item.raw:
+            held = item  # possibly the first half: wait for the next row
+        else:
+            yield item
+    if held is not None:
+        yield held
+
+
+def _joined(first: Sighting, second: Item) -> Sighting | None:
+    if not (
+        isinstance(second, Sighting)
+        and second.hint is first.hint
+        and second.first_seen == first.first_seen
+        and second.origin.line == first.origin.line + 1
+    ):
+        return None
+    value = first.raw.strip() + second.raw.strip()
+    try:
+        normalise(value, first.hint)
+    except Rejected:
+        return None
+    note = f"value split across lines {first.origin.line}-{second.origin.line}, joined"
+    return Sighting(value, first.hint, first.origin, first.first_seen, first.tlp, note)
 
 
 def _cell(row: list[str], index: int | None) -> str | None:

@@ -80,6 +80,16 @@ async def test_peers_pull_indicators_over_taxii(
         )
         assert bad.status_code == 400
 
+        # Removing the peer shuts it out on its very next request.
+        assert "partner-ngo" in haven("admin", "peer", "list", *data).split()
+        haven("admin", "peer", "remove", "partner-ngo", *data)
+        assert "partner-ngo" not in haven("admin", "peer", "list", *data).split()
+        removed = await http.get("/taxii2/api/collections/", auth=("partner-ngo", token))
+        assert removed.status_code == 401
+        again = run_haven("admin", "peer", "remove", "partner-ngo", *data)
+        assert again.returncode != 0
+        assert "no peer called 'partner-ngo'" in again.stderr
+
 
 async def test_one_haven_pulls_from_another_keeping_who_published_what(
     launch: type[ServerProcess], tmp_path: Path
