@@ -43,14 +43,21 @@ def stix_files() -> list[Path]:
     return [p for p in bundled.files() if parsers.detect(p) == "stix"]
 
 
+ROUNDS = 5  # both sides: one warm-up pass, then the best of ROUNDS (timeit's advice)
+
+
 def haven_parse(files: list[Path]) -> dict[str, float]:
+    best = float("inf")
     collection = Collection()
-    start = time.perf_counter()
-    for path in files:
-        for item in parsers.parse(path):
-            collection.add(item)
-    seconds = time.perf_counter() - start
-    return {"sightings": collection.sightings, "seconds": seconds}
+    for attempt in range(ROUNDS + 1):
+        collection = Collection()
+        start = time.perf_counter()
+        for path in files:
+            for item in parsers.parse(path):
+                collection.add(item)
+        if attempt:
+            best = min(best, time.perf_counter() - start)
+    return {"sightings": collection.sightings, "seconds": best}
 
 
 def peak_memory(files: list[Path]) -> dict[str, float]:
@@ -82,7 +89,7 @@ def run() -> dict[str, Any]:
         python = ensure_stix2()
         anchor = subprocess.run(
             [str(python), str(Path(__file__).with_name("anchors") / "stix2_parse.py"),
-             *map(str, files)],
+             str(ROUNDS), *map(str, files)],
             capture_output=True, text=True, check=True, timeout=1800,
         )  # fmt: skip
         theirs = json.loads(anchor.stdout)

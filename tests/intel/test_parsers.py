@@ -10,7 +10,7 @@ import pytest
 from haven.intel import parsers
 from haven.intel.bundled import FEED
 from haven.intel.merge import Collection, collect
-from haven.intel.model import Rejection, Sighting
+from haven.intel.model import Origin, Rejection, Sighting
 from haven.intel.normalise import Indicator, Kind
 
 META = FEED / "meta-threat-research"
@@ -146,6 +146,43 @@ def test_stix_bundles_tolerate_custom_objects(tmp_path: Path) -> None:
     assert Indicator(Kind.DOMAIN, "evil.example.com") in found.indicators
     assert Indicator(Kind.SHA256, "ab" * 32) in found.indicators
     assert [r.reason for r in found.rejected] == ["unsupported observable mutex:name"]
+
+
+@pytest.mark.parametrize("prefix", [b"", b"\xef\xbb\xbf"])
+def test_odd_but_readable_bundles_take_the_general_reader(tmp_path: Path, prefix: bytes) -> None:
+    # A byte-order mark, a non-object among the objects and a non-string name do not
+    # fit the fast decoder; the bundle is still read, the same way.
+    bundle = {"type": "bundle", "id": "bundle--1", "objects": [
+        7,
+        {"type": "indicator", "name": ["odd"], "pattern": "[domain-name:value = 'a.example.com']"},
+        {"type": "indicator", "pattern": "[url:value = 'https://b.example.com/it\\'s']"},
+        {"type": "indicator"},
+    ]}  # fmt: skip
+    path = tmp_path / "odd.stix2"
+    path.write_bytes(prefix + json.dumps(bundle).encode())
+    items = list(parsers.parse(path, "stix"))
+    found = [(i.origin.line, i.raw, i.note) for i in items if isinstance(i, Sighting)]
+    assert found == [
+        (2, "a.example.com", "['odd']"),
+        (3, "https://b.example.com/it's", ""),
+    ]
+    assert [(r.line, r.reason) for r in items if isinstance(r, Rejection)] == [
+        (4, "indicator without a pattern")
+    ]
+
+
+def test_the_fast_bundle_decoder_reads_what_the_general_reader_reads() -> None:
+    for path in (p for p in FEED.rglob("*.stix2")):
+        fast = list(parsers.parse(path, "stix", "x"))
+        document = json.loads(path.read_text(encoding="utf-8"))
+        report = parsers.report_of(path)
+
+        def origin(line: int, path: Path = path, report: str = report) -> Origin:
+            return Origin("x", report, str(path), line)
+
+        general = list(parsers.stix_objects(document["objects"], str(path), origin))
+        assert fast == general, path
+        assert fast
 
 
 def test_misp_event_shapes(tmp_path: Path) -> None:

@@ -13,9 +13,11 @@ import csv
 import io
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from haven.intel.model import Origin, Rejection, Sighting
 from haven.intel.normalise import Kind, Rejected, normalise
@@ -221,8 +223,45 @@ class _OriginFactory:
         return Origin(self.publisher, report or self.report, self.file, line)
 
 
+class _StixObject(msgspec.Struct):
+    """The fields of a STIX object the importer reads; the decoder skips every other field
+    without building it, which is most of the work of reading a bundle."""
+
+    type: Any = None
+    pattern: Any = None
+    name: Any = None
+    valid_from: Any = None
+    external_references: Any = None
+
+
+class _StixBundle(msgspec.Struct):
+    type: Any = None
+    objects: list[_StixObject] | None = None
+
+
+_STIX_BUNDLE = msgspec.json.Decoder(_StixBundle)
+_NOT_AN_OBJECT = _StixObject()
+
+
 def _stix(path: Path, origin: _OriginFactory) -> Iterator[Item]:
-    bundle = _load_json(path)
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise ParseError(f"{path}: {size} bytes is over the {MAX_FILE_BYTES}-byte limit")
+    try:
+        bundle = _STIX_BUNDLE.decode(path.read_bytes())
+    except (msgspec.MsgspecError, RecursionError):
+        # Not a plain well-formed bundle (a BOM, bad UTF-8, a non-object among the objects,
+        # broken JSON): the general reader tolerates what it can and names what it cannot.
+        yield from _stix_document(_load_json(path), path, origin)
+        return
+    if bundle.type != "bundle":
+        raise ParseError(f"{path}: not a STIX bundle")
+    if bundle.objects is None:
+        raise ParseError(f"{path}: the bundle has no objects list")
+    yield from _stix_indicators(bundle.objects, str(path), origin)
+
+
+def _stix_document(bundle: Any, path: Path, origin: _OriginFactory) -> Iterator[Item]:
     if not isinstance(bundle, dict) or bundle.get("type") != "bundle":
         raise ParseError(f"{path}: not a STIX bundle")
     objects = bundle.get("objects")
@@ -234,15 +273,31 @@ def _stix(path: Path, origin: _OriginFactory) -> Iterator[Item]:
 def stix_objects(
     objects: list[Any], label: str, origin: Callable[[int], Origin], by_reference: bool = False
 ) -> Iterator[Item]:
-    """Indicators in STIX objects. With `by_reference`, each external reference is a source
-    of its own (how a Haven peer passes on who published what)."""
+    """Indicators in STIX objects (decoded JSON). With `by_reference`, each external
+    reference is a source of its own (how a Haven peer passes on who published what)."""
+    typed = (
+        _StixObject(
+            o.get("type"), o.get("pattern"), o.get("name"), o.get("valid_from"),
+            o.get("external_references"),
+        ) if isinstance(o, dict) else _NOT_AN_OBJECT
+        for o in objects
+    )  # fmt: skip
+    return _stix_indicators(typed, label, origin, by_reference)
+
+
+def _stix_indicators(
+    objects: Iterable[_StixObject],
+    label: str,
+    origin: Callable[[int], Origin],
+    by_reference: bool = False,
+) -> Iterator[Item]:
     # The hot loop of every STIX import: lookups are bound to locals and the common case
     # (one comparison, no escapes, no references) takes no detour.
     paths, find = STIX_PATHS, _STIX_COMPARISON.findall
     for number, obj in enumerate(objects, start=1):
-        if type(obj) is not dict or obj.get("type") != "indicator":
+        if obj.type != "indicator":
             continue  # malware, relationships, custom object types: tolerated, not indicators
-        pattern = obj.get("pattern")
+        pattern = obj.pattern
         if type(pattern) is not str:
             yield Rejection(label, number, "", "indicator without a pattern")
             continue
@@ -252,10 +307,10 @@ def stix_objects(
             continue
         origins = [origin(number)]
         if by_reference:
-            origins = _reference_origins(obj, label, number) or origins
-        name = obj.get("name")
+            origins = _reference_origins(obj.external_references, label, number) or origins
+        name = obj.name
         note = name[:200] if type(name) is str else ("" if name is None else str(name)[:200])
-        first_seen = obj.get("valid_from")
+        first_seen = obj.valid_from
         for object_path, value in matches:
             kind = paths.get(object_path.lower(), _UNSUPPORTED)
             if kind is _UNSUPPORTED:
@@ -270,8 +325,7 @@ def stix_objects(
 _UNSUPPORTED: Any = object()
 
 
-def _reference_origins(obj: dict[str, Any], label: str, number: int) -> list[Origin]:
-    references = obj.get("external_references")
+def _reference_origins(references: Any, label: str, number: int) -> list[Origin]:
     if not isinstance(references, list):
         return []
     return [
