@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import gzip
+import io
 import json
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -250,3 +253,82 @@ def test_the_whole_bundled_feed_parses() -> None:
     assert {Kind.DOMAIN, Kind.URL, Kind.SHA256, Kind.IPV4, Kind.APP_ID, Kind.EMAIL} <= kinds
     assert len(collection.indicators) > 15_000
     assert all(isinstance(r, Rejection) and r.reason for r in collection.rejected)
+
+
+def inner_zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as inner:
+        inner.writestr("domains.txt", "nested.example.com\n")
+    return buffer.getvalue()
+
+
+def test_zipped_and_gzipped_feeds_are_read_and_named_in_reports(tmp_path: Path) -> None:
+    cytrox = FEED / "amnesty-investigations/2021-12-16_cytrox"
+    archive = tmp_path / "feed.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as out:
+        out.write(cytrox / "domains.txt", "cytrox/domains.txt")
+        out.write(cytrox / "cytrox.stix2", "cytrox/cytrox.stix2")
+        out.writestr("../../escape.txt", "evil-outside.example.com\nnot a domain\n")
+        out.writestr("inner.zip", inner_zip())
+    found = collect([archive])
+    merged = found.indicators[Indicator(Kind.DOMAIN, "2y4nothing.xyz")]
+    assert {s.origin.file for s in merged.sources} == {
+        f"{archive}:cytrox/domains.txt",
+        f"{archive}:cytrox/cytrox.stix2",
+    }
+    assert Indicator(Kind.DOMAIN, "evil-outside.example.com") in found.indicators
+    assert not (tmp_path.parent / "escape.txt").exists()
+    reasons = {(r.file, r.reason) for r in found.rejected}
+    assert (f"{archive}:../../escape.txt", "prose or a note, not an indicator") in reasons
+    assert (f"{archive}:inner.zip", "an archive inside an archive is not opened") in reasons
+    assert Indicator(Kind.DOMAIN, "nested.example.com") not in found.indicators
+
+    gzipped = tmp_path / "cytrox.stix2.gz"
+    gzipped.write_bytes(gzip.compress((cytrox / "cytrox.stix2").read_bytes()))
+    from_gzip = collect([gzipped])
+    assert Indicator(Kind.DOMAIN, "2y4nothing.xyz") in from_gzip.indicators
+    assert len(from_gzip.indicators) == len(collect([cytrox / "cytrox.stix2"]).indicators)
+
+
+def test_a_zip_bomb_stops_at_the_budget(tmp_path: Path) -> None:
+    bomb = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as out:
+        out.writestr("domains.txt", b"\n" * (parsers.MAX_FILE_BYTES + 1))
+    assert bomb.stat().st_size < parsers.MAX_FILE_BYTES // 500  # highly compressed
+    with pytest.raises(parsers.ParseError, match=r"expands beyond .* zip bomb") as raised:
+        list(parsers.parse(bomb))
+    assert str(bomb) in str(raised.value)
+
+
+def test_damaged_archives_and_huge_files_fail_fast_naming_the_file(tmp_path: Path) -> None:
+    damaged = tmp_path / "damaged.zip"
+    damaged.write_bytes(b"PK\x03\x04" + b"\x00" * 100)
+    with pytest.raises(parsers.ParseError, match="damaged or unsupported archive"):
+        list(parsers.parse(damaged))
+    huge = tmp_path / "huge.txt"
+    with huge.open("wb") as handle:  # a sparse 2 GiB file: nothing is read
+        handle.truncate(2 * 1024**3)
+    with pytest.raises(parsers.ParseError, match=r"over the .*-byte limit") as raised:
+        list(parsers.parse(huge))
+    assert str(huge) in str(raised.value)
+
+
+def test_billion_laughs_style_references_are_not_expanded(tmp_path: Path) -> None:
+    # Each grouping refers to the previous one twice: resolving references would visit
+    # 2**40 objects. The importer reads indicators as they stand and never follows refs.
+    objects: list[dict[str, object]] = [
+        {
+            "type": "indicator",
+            "id": "indicator--0",
+            "pattern": "[domain-name:value = 'x.example.com']",
+        }
+    ]
+    for level in range(1, 41):
+        previous = objects[-1]["id"]
+        objects.append(
+            {"type": "grouping", "id": f"grouping--{level}", "object_refs": [previous, previous]}
+        )
+    path = tmp_path / "laughs.stix2"
+    path.write_text(json.dumps({"type": "bundle", "id": "bundle--1", "objects": objects}))
+    found = collect([path])
+    assert list(found.indicators) == [Indicator(Kind.DOMAIN, "x.example.com")]

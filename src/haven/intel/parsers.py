@@ -10,12 +10,16 @@ message naming the file: size, line length and JSON nesting are bounded.
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 import json
 import re
+import tempfile
+import zipfile
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import msgspec
 
@@ -164,6 +168,11 @@ def detect(path: Path) -> str:
     return "text"
 
 
+def _magic(path: Path) -> bytes:
+    with path.open("rb") as handle:
+        return handle.read(4)
+
+
 def _read_head(path: Path, size: int = 4096) -> str:
     with path.open("rb") as handle:
         return handle.read(size).decode("utf-8", errors="replace")
@@ -196,6 +205,9 @@ def _load_json(path: Path) -> Any:
 
 
 def parse(path: Path, fmt: str | None = None, publisher: str | None = None) -> Iterator[Item]:
+    if path.is_file() and _magic(path).startswith(_ARCHIVE_MAGIC):
+        yield from _archive(path, fmt, publisher or publisher_of(path))
+        return
     chosen = fmt or detect(path)
     if chosen not in FORMATS:
         raise ParseError(f"unknown format {chosen!r}: use one of {', '.join(FORMATS)}")
@@ -211,6 +223,74 @@ def parse(path: Path, fmt: str | None = None, publisher: str | None = None) -> I
         "text": _text,
     }
     yield from readers[chosen](path, origin)
+
+
+_ZIP, _GZIP = b"PK\x03\x04", b"\x1f\x8b"
+_ARCHIVE_MAGIC = (_ZIP, _GZIP)
+MAX_ARCHIVE_MEMBERS = 1000
+
+
+def _archive(path: Path, fmt: str | None, publisher: str) -> Iterator[Item]:
+    """Feeds are often shipped zipped or gzipped. Members are unpacked into a private
+    temporary directory under one budget for the whole archive, counted while
+    decompressing (the sizes an archive declares can lie): a zip bomb stops at the budget
+    with an error, memory and disk stay bounded. Archives inside archives are not opened."""
+    with tempfile.TemporaryDirectory(prefix="haven-intel-") as tmp:
+        unpacked = _unpack(path, Path(tmp))
+        for member, name in unpacked:
+            label = f"{path}:{name}"
+            if _magic(member).startswith(_ARCHIVE_MAGIC):
+                yield Rejection(label, 0, "", "an archive inside an archive is not opened")
+                continue
+            for item in parse(member, fmt, publisher):
+                yield _relabel(item, str(member), label)
+
+
+def _unpack(path: Path, into: Path) -> list[tuple[Path, str]]:
+    budget = MAX_FILE_BYTES
+    members: list[tuple[Path, str]] = []
+
+    def copy(source: IO[bytes] | io.BufferedIOBase, name: str) -> None:
+        nonlocal budget
+        # Numbered files: a member's own name could point outside the directory.
+        target = into / f"{len(members):04d}{Path(name).suffix[:10]}"
+        with target.open("wb") as sink:
+            while chunk := source.read(1 << 20):
+                budget -= len(chunk)
+                if budget < 0:
+                    raise ParseError(
+                        f"{path}: expands beyond {MAX_FILE_BYTES} bytes (a zip bomb?); "
+                        "nothing imported"
+                    )
+                sink.write(chunk)
+        members.append((target, name))
+
+    try:
+        if _magic(path).startswith(_ZIP):
+            with zipfile.ZipFile(path) as archive:
+                infos = [i for i in archive.infolist() if not i.is_dir()]
+                if len(infos) > MAX_ARCHIVE_MEMBERS:
+                    raise ParseError(f"{path}: more than {MAX_ARCHIVE_MEMBERS} files inside")
+                for info in infos:
+                    with archive.open(info) as source:
+                        copy(source, info.filename)
+        else:
+            with gzip.open(path, "rb") as stream:
+                copy(stream, path.stem)
+    except (zipfile.BadZipFile, gzip.BadGzipFile, EOFError, zlib.error, NotImplementedError) as e:
+        raise ParseError(f"{path}: a damaged or unsupported archive ({e})") from None
+    except RuntimeError as exc:  # zipfile: an encrypted member
+        raise ParseError(f"{path}: {exc}") from None
+    return members
+
+
+def _relabel(item: Item, temporary: str, label: str) -> Item:
+    """Name the archive and member in reports, never the temporary file."""
+    if isinstance(item, Rejection):
+        return item._replace(file=item.file.replace(temporary, label))
+    return item._replace(
+        origin=item.origin._replace(file=item.origin.file.replace(temporary, label))
+    )
 
 
 class _OriginFactory:
