@@ -66,7 +66,7 @@ def data_files(root: Path) -> list[Path]:
         "sha256sums",
         "index.json",
     }
-    wanted = {".csv", ".tsv", ".json", ".stix2", ".txt", ".md"}
+    wanted = {".csv", ".tsv", ".json", ".stix2", ".txt", ".md", ".zip", ".gz"}
     files = [
         p
         for p in sorted(root.rglob("*"))
