@@ -67,3 +67,17 @@ async def test_search_treats_wildcards_literally(stores: Stores) -> None:
     )
     assert [r.value for r in await stores.intel.search("a_b", 10)] == ["a_b.com"]
     assert [r.value for r in await stores.intel.search("%", 10)] == []
+
+
+async def test_a_withdrawn_source_that_publishes_again_vouches_again(stores: Stores) -> None:
+    await stores.intel.import_records([record("domain", "evil.com", source("Meta"))], "m", 1)
+    await stores.intel.remove_source("Meta", None, 2)
+    assert await stores.intel.count() == 0
+    again = await stores.intel.import_records(
+        [record("domain", "evil.com", source("Meta"))], "m again", 3
+    )
+    assert (again.new_indicators, again.merged_indicators, again.new_sources) == (0, 1, 1)
+    [found] = await stores.intel.search("evil.com", 10)
+    assert [s.publisher for s in found.sources] == ["Meta"]
+    [blockable] = await stores.intel.blockable()
+    assert (blockable.value, blockable.tlps) == ("evil.com", frozenset({"clear"}))

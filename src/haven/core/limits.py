@@ -39,6 +39,14 @@ MAX_KEY_ID_LENGTH = 64
 MAX_ATTACHMENT_BYTES = 25 * MIB
 ATTACHMENT_TTL_SECONDS = 30 * 24 * 3600
 
+# Link checks
+MAX_LINK_CHARS = 8 * 1024  # a longer "URL" gets the defined verdict for absurd input
+MAX_LINKS_PER_MESSAGE = 50
+LINK_HASH_CACHE_SECONDS = 300  # how long a client may trust a full-hash answer
+LINK_PREFIX_MIN_BYTES = 4
+LINK_PREFIX_MAX_BYTES = 32
+LINK_LIST_CACHED_VERSIONS = 8  # old list versions the server keeps in memory for diffs
+
 # Invites
 INVITE_TTL_SECONDS = 7 * 24 * 3600
 MAX_INVITE_USES = 1_000

@@ -220,3 +220,50 @@ class StreamError(Model):
     type: Literal["error"] = "error"
     request_id: str | None = None
     error: ErrorDetail
+
+
+# -- link checks ------------------------------------------------------------------------
+
+
+class RiceList(Model):
+    """A Rice-Golomb coded sorted list of 32-bit integers (Safe Browsing's
+    RiceDeltaEncoding); `encoded_data` is base64."""
+
+    first_value: int | None = Field(default=None, ge=0, le=0xFFFF_FFFF)
+    rice_parameter: int = Field(ge=1, le=31)
+    entry_count: int = Field(ge=0, le=1 << 24)
+    encoded_data: str = Field(max_length=48 * 1024 * 1024)
+
+
+class LinkListUpdate(Model):
+    """How a client gets from the list version it holds to `version`. With `reset`, it
+    drops what it has first (additions are then the whole list)."""
+
+    version: int
+    reset: bool
+    additions: RiceList
+    removals: RiceList  # indices into the client's old sorted list
+    checksum: str  # base64 SHA-256 of the new sorted list of 4-byte prefixes
+    entries: int
+
+
+class LinkSource(Model):
+    publisher: str
+    report: str
+
+
+class LinkIndicator(Model):
+    type: str
+    value: str
+    sources: list[LinkSource]
+
+
+class LinkHash(Model):
+    hash: str  # base64 SHA-256 of a blocked expression
+    indicators: list[LinkIndicator]
+
+
+class LinkHashes(Model):
+    prefix: str  # hex, as asked
+    cache_seconds: int
+    matches: list[LinkHash]

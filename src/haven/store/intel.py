@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from haven.store.database import Database
 from haven.store.interfaces import (
+    BlockableIndicator,
     ImportSummary,
     IntelChanges,
     IntelObject,
@@ -70,14 +71,21 @@ class SqlIntelStore:
             # Only indicators known before can already have sources.
             known_sources = _source_keys(conn, [existing[k] for k in keys if k in existing])
             rows = []
+            republished: list[int] = []
             merged_ids: set[int] = set()
             for record in records:
                 indicator_id = ids[(record.kind, record.value)]
                 for s in record.sources:
-                    key = (indicator_id, s.publisher, s.report, s.file, s.line)
+                    key = (indicator_id, s.publisher[:200], s.report[:300], s.file[-1000:], s.line)
                     if key in known_sources:
+                        withdrawn = known_sources[key]
+                        if withdrawn is not None:
+                            # Withdrawn before and published again: it vouches once more.
+                            republished.append(withdrawn)
+                            known_sources[key] = None
+                            merged_ids.add(indicator_id)
                         continue
-                    known_sources.add(key)
+                    known_sources[key] = None
                     if (record.kind, record.value) in existing:
                         merged_ids.add(indicator_id)
                     rows.append(
@@ -94,7 +102,13 @@ class SqlIntelStore:
                     )
             if rows:
                 conn.execute(sa.insert(intel_sources), rows)
-            return ImportSummary(version, len(fresh), len(merged_ids), len(rows))
+            for start in range(0, len(republished), _CHUNK):
+                conn.execute(
+                    sa.update(intel_sources)
+                    .where(intel_sources.c.source_id.in_(republished[start : start + _CHUNK]))
+                    .values(removed_version=None, added_version=version)
+                )
+            return ImportSummary(version, len(fresh), len(merged_ids), len(rows) + len(republished))
 
         return await self._db.run(work)
 
@@ -209,6 +223,35 @@ class SqlIntelStore:
 
         return await self._db.read(work)
 
+    async def blockable(self) -> list[BlockableIndicator]:
+        def work(conn: sa.Connection) -> list[BlockableIndicator]:
+            rows = conn.execute(
+                sa.select(
+                    intel_indicators.c.indicator_id,
+                    intel_indicators.c.kind,
+                    intel_indicators.c.value,
+                    intel_sources.c.tlp,
+                )
+                .join(
+                    intel_sources, intel_sources.c.indicator_id == intel_indicators.c.indicator_id
+                )
+                .where(
+                    intel_indicators.c.removed_version.is_(None),
+                    intel_indicators.c.kind.in_(("domain", "url")),
+                    intel_sources.c.removed_version.is_(None),
+                )
+                .order_by(intel_indicators.c.indicator_id)
+            )
+            found: dict[int, tuple[str, str, set[str]]] = {}
+            for r in rows:
+                found.setdefault(r.indicator_id, (r.kind, r.value, set()))[2].add(r.tlp)
+            return [
+                BlockableIndicator(i, kind, value, frozenset(tlps))
+                for i, (kind, value, tlps) in found.items()
+            ]
+
+        return await self._db.read(work)
+
     async def version(self) -> int:
         query = sa.select(sa.func.coalesce(sa.func.max(intel_versions.c.version), 0))
         return await self._db.read(lambda conn: int(conn.scalar(query) or 0))
@@ -235,19 +278,26 @@ def _ids(conn: sa.Connection, keys: list[tuple[str, str]]) -> dict[tuple[str, st
     return found
 
 
-def _source_keys(conn: sa.Connection, ids: list[int]) -> set[tuple[int, str, str, str, int]]:
-    keys: set[tuple[int, str, str, str, int]] = set()
+def _source_keys(
+    conn: sa.Connection, ids: list[int]
+) -> dict[tuple[int, str, str, str, int], int | None]:
+    """Every source row of these indicators: key -> its id if withdrawn, else None."""
+    keys: dict[tuple[int, str, str, str, int], int | None] = {}
     for start in range(0, len(ids), _CHUNK):
         rows = conn.execute(
             sa.select(
+                intel_sources.c.source_id,
                 intel_sources.c.indicator_id,
                 intel_sources.c.publisher,
                 intel_sources.c.report,
                 intel_sources.c.file,
                 intel_sources.c.line,
+                intel_sources.c.removed_version,
             ).where(intel_sources.c.indicator_id.in_(ids[start : start + _CHUNK]))
         )
-        keys.update((r.indicator_id, r.publisher, r.report, r.file, r.line) for r in rows)
+        for r in rows:
+            key = (r.indicator_id, r.publisher, r.report, r.file, r.line)
+            keys[key] = None if r.removed_version is None else r.source_id
     return keys
 
 

@@ -220,6 +220,9 @@ class IntelStore(Protocol):
     async def added_after(self, after_ms: int, limit: int, offset: int = 0) -> list[IntelObject]:
         """Active indicators added after `after_ms`, oldest first (TAXII `added_after`)."""
 
+    async def blockable(self) -> list[BlockableIndicator]:
+        """Active domain and URL indicators with their ids and the TLPs of their sources."""
+
 
 class PeerStore(Protocol):
     async def create(self, name: str, token_digest: bytes, now: int) -> None:
@@ -238,3 +241,74 @@ class IntelObject:
 
     record: IntelRecord
     added_at: int  # ms since the epoch
+
+
+@dataclass(frozen=True, slots=True)
+class BlockableIndicator:
+    """A domain or URL indicator some source still vouches for, as link blocking reads it."""
+
+    indicator_id: int
+    kind: str
+    value: str
+    tlps: frozenset[str]  # of its active sources
+
+
+@dataclass(frozen=True, slots=True)
+class LinkguardEntry:
+    full_hash: bytes  # SHA-256 of the expression
+    expression: str  # e.g. `evil.example/` or `drive.google.com/file/d/x`
+    indicator_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class LinkguardVersion:
+    version: int
+    intel_version: int  # the intel it was built from
+    entries: int
+    created_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class LinkguardMatch:
+    full_hash: bytes
+    expression: str
+    indicators: tuple[IntelRecord, ...]  # why it is listed, with their sources
+
+
+@dataclass(frozen=True, slots=True)
+class AllowEntry:
+    expression: str
+    note: str
+    created_at: int
+
+
+class LinkguardStore(Protocol):
+    async def current(self) -> LinkguardVersion | None: ...
+
+    async def active_entries(self) -> dict[bytes, tuple[int, ...]]:
+        """Every listed full hash with the indicators behind it (for a rebuild)."""
+
+    async def record(
+        self,
+        based_on: int,
+        intel_version: int,
+        added: Sequence[LinkguardEntry],
+        removed: Sequence[bytes],
+        changed: Sequence[LinkguardEntry],
+        now: int,
+    ) -> LinkguardVersion | None:
+        """One transaction: a new version on top of `based_on`. None when another
+        builder already built on that version (nothing is written)."""
+
+    async def prefixes_at(self, version: int) -> list[int]:
+        """The distinct 4-byte prefixes (as big-endian integers) listed at `version`."""
+
+    async def matches(self, prefix: bytes) -> list[LinkguardMatch]:
+        """Listed full hashes starting with `prefix` (4 to 32 bytes)."""
+
+    async def allow(self, expression: str, note: str, now: int) -> bool:
+        """False if it was allowed already."""
+
+    async def disallow(self, expression: str) -> bool: ...
+
+    async def allowlist(self) -> list[AllowEntry]: ...

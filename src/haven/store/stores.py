@@ -16,11 +16,13 @@ from haven.store.interfaces import (
     IntelStore,
     InviteStore,
     KeyStore,
+    LinkguardStore,
     PeerStore,
     QueueStore,
 )
 from haven.store.invites import SqlInviteStore
 from haven.store.keys import SqlKeyStore
+from haven.store.linkguard import SqlLinkguardStore
 from haven.store.peers import SqlPeerStore
 from haven.store.queues import SqlQueueStore
 
@@ -37,6 +39,7 @@ class Stores:
     invites: InviteStore
     intel: IntelStore
     peers: PeerStore
+    linkguard: LinkguardStore
 
 
 @contextlib.asynccontextmanager
@@ -66,4 +69,5 @@ async def open_stores(url: str) -> Stores:
         invites=SqlInviteStore(db),
         intel=SqlIntelStore(db),
         peers=SqlPeerStore(db),
+        linkguard=SqlLinkguardStore(db),
     )

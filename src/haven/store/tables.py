@@ -170,3 +170,48 @@ taxii_peers = sa.Table(
     sa.Column("token_digest", sa.LargeBinary(32), nullable=False),
     sa.Column("created_at", sa.BigInteger, nullable=False),
 )
+
+linkguard_versions = sa.Table(
+    "linkguard_versions",
+    metadata,
+    sa.Column("version", SeqId, primary_key=True, autoincrement=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("intel_version", sa.BigInteger, nullable=False),
+    sa.Column("entries", sa.Integer, nullable=False),
+    sa.Column("note", sa.String(300), nullable=False),
+    sa.Column("based_on", sa.BigInteger, nullable=False, unique=True),
+)
+
+# One row per stretch of time a full hash is on the list: the list at any version V is
+# the rows with added_version <= V < removed_version (or not removed).
+linkguard_entries = sa.Table(
+    "linkguard_entries",
+    metadata,
+    sa.Column("entry_id", SeqId, primary_key=True, autoincrement=True),
+    sa.Column("full_hash", sa.LargeBinary(32), nullable=False, index=True),
+    sa.Column("prefix", sa.BigInteger, nullable=False, index=True),
+    sa.Column("expression", sa.String(2200), nullable=False),
+    sa.Column("added_version", sa.BigInteger, nullable=False, index=True),
+    sa.Column("removed_version", sa.BigInteger, nullable=True, index=True),
+)
+
+# Which indicators put a hash on the list (for the verdict's sources).
+linkguard_entry_indicators = sa.Table(
+    "linkguard_entry_indicators",
+    metadata,
+    sa.Column("full_hash", sa.LargeBinary(32), primary_key=True),
+    sa.Column(
+        "indicator_id",
+        sa.BigInteger,
+        sa.ForeignKey("intel_indicators.indicator_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+)
+
+linkguard_allowlist = sa.Table(
+    "linkguard_allowlist",
+    metadata,
+    sa.Column("expression", sa.String(2200), primary_key=True),
+    sa.Column("note", sa.String(200), nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+)

@@ -7,7 +7,13 @@ from collections.abc import Callable
 
 import sqlalchemy as sa
 
-from haven.store.migrations import m0001_initial, m0002_franking_tag, m0003_intel, m0004_taxii_peers
+from haven.store.migrations import (
+    m0001_initial,
+    m0002_franking_tag,
+    m0003_intel,
+    m0004_taxii_peers,
+    m0005_linkguard,
+)
 
 Migration = Callable[[sa.Connection], None]
 
@@ -16,4 +22,5 @@ MIGRATIONS: list[tuple[int, Migration]] = [
     (2, m0002_franking_tag.upgrade),
     (3, m0003_intel.upgrade),
     (4, m0004_taxii_peers.upgrade),
+    (5, m0005_linkguard.upgrade),
 ]
