@@ -10,11 +10,10 @@ from rich.table import Table
 
 from haven.cli.common import ConfigFile, DataDir, DbUrl, fail, load_config, out, run
 from haven.core import clock, ids, limits
+from haven.linkguard.building import ensure_current, expression_for_input, rebuild
 from haven.store.stores import stores_at
 
-app = typer.Typer(
-    help="Operator tasks: invites (more arrive with the safety tools).", no_args_is_help=True
-)
+app = typer.Typer(help="Operator tasks: invites, TAXII peers, link blocking.", no_args_is_help=True)
 invite_app = typer.Typer(help="Invite codes for invite-only registration.", no_args_is_help=True)
 app.add_typer(invite_app, name="invite")
 
@@ -130,3 +129,86 @@ def peer_remove(
     if not run(remove()):
         fail(f"no peer called {name!r} (see `haven admin peer list`)")
     typer.echo(f"peer {name!r} removed", err=True)
+
+
+links_app = typer.Typer(
+    help="Link blocking: the list clients check links against, and the allowlist.",
+    no_args_is_help=True,
+)
+app.add_typer(links_app, name="links")
+LinkTarget = Annotated[str, typer.Argument(help="A domain (example.org) or a URL.")]
+
+
+def _expression(target: str) -> str:
+    expression = expression_for_input(target)
+    if expression is None:
+        raise typer.BadParameter("not a domain or an http(s) URL", param_hint="TARGET")
+    return expression
+
+
+@links_app.command("allow")
+def links_allow(
+    target: LinkTarget,
+    note: Annotated[str, typer.Option(max=200, help="Why (kept with the entry).")] = "",
+    data_dir: DataDir = None,
+    db: DbUrl = None,
+    config_file: ConfigFile = None,
+) -> None:
+    """Never block this domain or URL, whatever the intel says (takes effect in the next
+    list version, built now)."""
+    expression = _expression(target)
+    cfg = load_config(config_file, data_dir=data_dir, db=db)
+
+    async def allow() -> tuple[bool, int, int]:
+        async with stores_at(cfg.database_url) as stores:
+            added = await stores.linkguard.allow(expression, note, clock.now_ms())
+            built = await rebuild(stores)
+        return added, built.version, built.entries
+
+    added, version, entries = run(allow())
+    if not added:
+        fail(f"{expression} is already allowed")
+    typer.echo(f"allowed {expression}; list version {version}, {entries} entries", err=True)
+
+
+@links_app.command("disallow")
+def links_disallow(
+    target: LinkTarget,
+    data_dir: DataDir = None,
+    db: DbUrl = None,
+    config_file: ConfigFile = None,
+) -> None:
+    """Remove an allowlist entry (the intel applies again)."""
+    expression = _expression(target)
+    cfg = load_config(config_file, data_dir=data_dir, db=db)
+
+    async def disallow() -> tuple[bool, int]:
+        async with stores_at(cfg.database_url) as stores:
+            removed = await stores.linkguard.disallow(expression)
+            built = await rebuild(stores)
+        return removed, built.version
+
+    removed, version = run(disallow())
+    if not removed:
+        fail(f"{expression} is not on the allowlist")
+    typer.echo(f"{expression} no longer allowed; list version {version}", err=True)
+
+
+@links_app.command("show")
+def links_show(data_dir: DataDir = None, db: DbUrl = None, config_file: ConfigFile = None) -> None:
+    """The current list version and the allowlist (rebuilding the list if intel changed)."""
+    cfg = load_config(config_file, data_dir=data_dir, db=db)
+
+    async def show() -> tuple[int, int, list[tuple[str, str, str]]]:
+        async with stores_at(cfg.database_url) as stores:
+            current = await ensure_current(stores)
+            allowed = await stores.linkguard.allowlist()
+        rows = [(a.expression, a.note, _when(a.created_at)) for a in allowed]
+        return current.version, current.entries, rows
+
+    version, entries, rows = run(show())
+    out.print(f"list version {version}: {entries} blocked expressions", highlight=False)
+    table = Table("allowed", "note", "since")
+    for row in rows:
+        table.add_row(*row)
+    out.print(table)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+from rich.markup import escape
 
 from haven.cli import qr
 from haven.cli.common import err, fail, out, run
@@ -67,9 +68,34 @@ def _with_messenger(
         try:
             return await work(messenger)
         finally:
+            _tell_route(messenger)
             await messenger.close()
 
     return _run_client(go())
+
+
+def _tell_route(messenger: Messenger) -> None:
+    if messenger.api.via is not None:
+        err.print(
+            f"note: the server could not be reached directly; went through the relay "
+            f"{escape(messenger.api.via)}",
+            highlight=False,
+        )
+
+
+def relay_add(
+    link: Annotated[str, typer.Argument(help="The relay's invite link (haven://relay?...).")],
+    profile: ProfileDir,
+    passphrase_file: PassphraseFile = None,
+) -> None:
+    """Remember a relay: when the server cannot be reached directly, this device goes
+    through it automatically (and says so)."""
+
+    async def add(messenger: Messenger) -> str:
+        return messenger.add_relay(link)
+
+    name = _with_messenger(profile, passphrase_file, add)
+    err.print(f"relay {escape(name)} added", highlight=False)
 
 
 def _run_client(coro: Awaitable[T]) -> T:
@@ -98,13 +124,34 @@ def _emit(objects: list[dict[str, Any]], as_json: bool) -> None:
             typer.echo(json.dumps(item, sort_keys=True))
         elif item.get("status") == "ok":
             files = "".join(
-                f"\n    [file] {a.get('path', a.get('error'))}" for a in item["attachments"]
+                f"\n    \\[file] {escape(str(a.get('path', a.get('error'))))}"
+                for a in item["attachments"]
             )
-            out.print(f"[bold]{item['from'][:8]}[/] {item['body']}{files}", highlight=False)
+            # Bodies are hostile input: escaped, so that no markup (or terminal hyperlink)
+            # a sender writes is interpreted, and blocked links are shown defanged.
+            out.print(f"[bold]{item['from'][:8]}[/] {_shown_body(item)}{files}", highlight=False)
         else:
             out.print(
-                f"[red]could not decrypt a message from {item['from'][:8]}[/]: {item['error']}"
+                f"[red]could not decrypt a message from {item['from'][:8]}[/]: "
+                f"{escape(str(item['error']))}",
+                highlight=False,
             )
+
+
+def _defang(url: str) -> str:
+    return url.replace("http", "hxxp").replace(".", "[.]").replace(":", "[:]")
+
+
+def _shown_body(item: dict[str, Any]) -> str:
+    body = escape(str(item["body"]))
+    for link in item.get("links", []):
+        if link["verdict"] == "blocked":
+            blocked = escape(f"{_defang(link['url'])} (blocked: {link['reason']})")
+            body = body.replace(escape(link["url"]), f"[reverse red]{blocked}[/]")
+        elif link.get("lookalike"):
+            warning = escape(f"(careful: imitates {link['lookalike']})")
+            body = body.replace(escape(link["url"]), f"{escape(link['url'])} [yellow]{warning}[/]")
+    return body
 
 
 @account_app.command("create")
@@ -115,16 +162,27 @@ def account_create(
     invite: Annotated[
         str | None, typer.Option("--invite", help="Invite code, if required.")
     ] = None,
+    relay: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--relay",
+            help="A relay invite link (haven://relay?...), used when the server cannot be "
+            "reached directly. Repeatable.",
+        ),
+    ] = None,
     as_json: Json = False,
 ) -> None:
     """Register a new account with this device, keys sealed under a passphrase."""
     passphrase = _passphrase(passphrase_file, confirm=True)
 
     async def create() -> dict[str, str]:
-        messenger = await Messenger.create_account(profile, server, passphrase, invite)
+        messenger = await Messenger.create_account(
+            profile, server, passphrase, invite, relays=relay or []
+        )
         try:
             return _identity(messenger)
         finally:
+            _tell_route(messenger)
             await messenger.close()
 
     _emit_identity(_run_client(create()), as_json)
@@ -278,6 +336,35 @@ def send(
     """Send an end-to-end encrypted message to every device of a contact (and your own)."""
     sent = _with_messenger(profile, passphrase_file, lambda m: m.send_text(to, text, attach or []))
     _print_sent(sent, as_json)
+
+
+def check_link(
+    url: Annotated[str, typer.Argument(help="The link to check.")],
+    profile: ProfileDir,
+    passphrase_file: PassphraseFile = None,
+    as_json: Json = False,
+) -> None:
+    """Check a link against the block list on this device. The server learns nothing
+    about the link unless it is a hit, and then only a 4-byte hash prefix.
+
+    Exit status: 0 clean, 3 blocked, 4 not a web link."""
+    verdict = _with_messenger(profile, passphrase_file, lambda m: m.check_link(url))
+    if as_json:
+        typer.echo(json.dumps(verdict.to_json(), sort_keys=True))
+    elif verdict.status == "blocked":
+        out.print(f"[bold red]blocked[/]: {escape(verdict.reason)}", highlight=False)
+        for source in verdict.sources:
+            out.print(f"  reported by {escape(source)}", highlight=False)
+    elif verdict.status == "invalid":
+        out.print(f"[yellow]not checked[/]: {escape(verdict.reason)}", highlight=False)
+    else:
+        out.print("[green]clean[/]: not on the block list", highlight=False)
+    if verdict.lookalike and not as_json:
+        out.print(
+            f"[yellow]careful[/]: the address imitates {escape(verdict.lookalike)}",
+            highlight=False,
+        )
+    raise typer.Exit({"clean": 0, "blocked": 3, "invalid": 4}[verdict.status])
 
 
 def _print_sent(message_id: str, as_json: bool) -> None:

@@ -15,6 +15,7 @@ from haven.intel import bundled, parsers, taxii
 from haven.intel.export import misp_feed, stix_bundle
 from haven.intel.importing import store_collection
 from haven.intel.merge import Collection, data_files
+from haven.linkguard.building import rebuild
 from haven.store.interfaces import IntelRecord
 from haven.store.stores import stores_at
 
@@ -118,21 +119,24 @@ def import_(
     collection = _collect(files, fmt)
     _report(collection, rejected)
 
-    async def store() -> tuple[int, int, int, int]:
+    async def store() -> tuple[int, int, int, int, int]:
         async with stores_at(cfg.database_url) as stores:
             note = f"import of {len(files)} file(s)"
             summary = await store_collection(stores.intel, collection, note, clock.now_ms())
+            links = await rebuild(stores)
         return (
             summary.version,
             summary.new_indicators,
             summary.merged_indicators,
             summary.new_sources,
+            links.version,
         )
 
-    version, new, merged, sources = run(store())
+    version, new, merged, sources, links = run(store())
     out.print(
         f"imported {new} new indicators, merged {merged} known ones ({sources} new sources), "
-        f"rejected {len(collection.rejected)} lines; feed version {version}",
+        f"rejected {len(collection.rejected)} lines; feed version {version}, "
+        f"link list version {links}",
         highlight=False,
     )
     for r in collection.rejected[:10]:
@@ -250,6 +254,7 @@ def pull(
         async with stores_at(cfg.database_url) as stores:
             note = f"TAXII pull from {api_root} collection {collection}"
             summary = await store_collection(stores.intel, collected, note, clock.now_ms())
+            await rebuild(stores)
         return summary.new_indicators, summary.merged_indicators, len(collected.rejected)
 
     new, merged, rejected = run(fetch_and_store())

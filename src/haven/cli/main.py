@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 import haven
-from haven.cli import admin, client, intel, serve
+from haven.cli import admin, client, intel, relay, serve
 
 app = typer.Typer(
     name="haven",
@@ -19,6 +19,8 @@ app.command("up")(serve.up)
 app.command("server")(serve.server)
 app.add_typer(admin.app, name="admin")
 app.add_typer(intel.app, name="intel")
+relay.app.command("add")(client.relay_add)
+app.add_typer(relay.app, name="relay")
 app.add_typer(client.account_app, name="account")
 app.add_typer(client.contacts_app, name="contacts")
 app.add_typer(client.group_app, name="group")
@@ -26,6 +28,7 @@ app.command("send")(client.send)
 app.command("receive")(client.receive)
 app.command("verify")(client.verify)
 app.command("chat")(client.chat)
+app.command("check-link")(client.check_link)
 
 
 def _version(value: bool) -> None:

@@ -12,6 +12,7 @@ from haven.core.config import Config
 from haven.intel import bundled
 from haven.intel.importing import store_collection
 from haven.intel.merge import collect
+from haven.linkguard.building import ensure_current
 from haven.server.runner import serve
 from haven.store.stores import stores_at
 
@@ -34,12 +35,15 @@ async def _with_bundled_feed(cfg: Config) -> None:
     """On the first start, load the indicator sets Haven ships (attribution in
     `haven intel feeds`); later starts leave the operator's feed as it is."""
     async with stores_at(cfg.database_url) as stores:
-        if await stores.intel.version() > 0:
-            return
-        out.print("Loading the bundled threat-intelligence feed (first start)...")
-        collection = collect(bundled.files())
-        summary = await store_collection(stores.intel, collection, "bundled feed", clock.now_ms())
-        out.print(f"  {summary.new_indicators} indicators, feed version {summary.version}")
+        if await stores.intel.version() == 0:
+            out.print("Loading the bundled threat-intelligence feed (first start)...")
+            collection = collect(bundled.files())
+            summary = await store_collection(
+                stores.intel, collection, "bundled feed", clock.now_ms()
+            )
+            out.print(f"  {summary.new_indicators} indicators, feed version {summary.version}")
+        links = await ensure_current(stores)
+        out.print(f"  link blocking: list version {links.version}, {links.entries} entries")
 
 
 def up(

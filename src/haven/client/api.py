@@ -1,14 +1,18 @@
-"""The transport: Haven's v1 HTTP API as typed calls (httpx). Swappable: anything with these
-methods can carry the client (the relay transport arrives with the relay)."""
+"""The transport: Haven's v1 HTTP API as typed calls (httpx), directly or through a relay."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
 from pydantic import BaseModel
 
+from haven.client.errors import ApiError, Unreachable
+from haven.client.relayed import RelayTunnel
 from haven.core import b64
+from haven.core.relaylink import RelayLinkError
 from haven.core.wire import (
     AttachmentCreated,
     ClaimResponse,
@@ -16,29 +20,44 @@ from haven.core.wire import (
     DeviceList,
     EnvelopeBatch,
     KeyCount,
+    LinkHashes,
+    LinkListUpdate,
     SendResponse,
 )
 
+__all__ = ["ApiError", "HavenApi", "Unreachable"]  # the errors live in errors.py
 
-class ApiError(Exception):
-    """The server refused a request; `code` is its error code."""
-
-    def __init__(self, status: int, code: str, message: str, details: dict[str, Any] | None):
-        super().__init__(f"{message} ({code})")
-        self.status = status
-        self.code = code
-        self.details = details or {}
-
-
-class Unreachable(Exception):
-    """The server could not be reached (network down, blocked, or not running)."""
+log = logging.getLogger("haven.client")
 
 
 class HavenApi:
-    def __init__(self, server: str, token: str | None = None, timeout: float = 30.0) -> None:
+    """The server's HTTP API. With relay invite links, a server that cannot be reached
+    directly is reached through the first relay that works, for the rest of this session;
+    `via` then names it (the caller tells the user)."""
+
+    def __init__(
+        self,
+        server: str,
+        token: str | None = None,
+        timeout: float = 30.0,
+        relays: Sequence[str] = (),
+    ) -> None:
         self.server = server.rstrip("/")
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self._http = httpx.AsyncClient(base_url=self.server, headers=headers, timeout=timeout)
+        self._headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._timeout = timeout
+        self._relays = list(relays)
+        self._tunnel: RelayTunnel | None = None
+        self.via: str | None = None
+        self._http = self._client(self.server)
+
+    def _client(self, base_url: str) -> httpx.AsyncClient:
+        return httpx.AsyncClient(base_url=base_url, headers=self._headers, timeout=self._timeout)
+
+    @property
+    def base_url(self) -> str:
+        """Where requests go now: the server, or the local end of a relay tunnel (for the
+        WebSocket stream to follow the same route)."""
+        return self._tunnel.url if self._tunnel is not None else self.server
 
     async def __aenter__(self) -> HavenApi:
         return self
@@ -48,10 +67,25 @@ class HavenApi:
 
     async def close(self) -> None:
         await self._http.aclose()
+        if self._tunnel is not None:
+            await self._tunnel.__aexit__(None, None, None)
+            self._tunnel = None
 
     async def _call(
         self, method: str, path: str, *, json: Any = None, content: bytes | None = None,
         params: dict[str, Any] | None = None, read_timeout: float | None = None,
+    ) -> httpx.Response:  # fmt: skip
+        try:
+            return await self._request(method, path, json, content, params, read_timeout)
+        except Unreachable:
+            if not self._relays or self._tunnel is not None:
+                raise
+            await self._use_relay()
+        return await self._request(method, path, json, content, params, read_timeout)
+
+    async def _request(
+        self, method: str, path: str, json: Any, content: bytes | None,
+        params: dict[str, Any] | None, read_timeout: float | None,
     ) -> httpx.Response:  # fmt: skip
         try:
             response = await self._http.request(
@@ -59,7 +93,8 @@ class HavenApi:
                 timeout=read_timeout if read_timeout is not None else httpx.USE_CLIENT_DEFAULT,
             )  # fmt: skip
         except httpx.TransportError as exc:
-            raise Unreachable(f"cannot reach {self.server}: {exc}") from None
+            where = self.server if self.via is None else f"{self.server} (via relay {self.via})"
+            raise Unreachable(f"cannot reach {where}: {exc}") from None
         if response.status_code >= 400:
             try:
                 error = response.json()["error"]
@@ -71,6 +106,33 @@ class HavenApi:
                     response.status_code, "http_error", response.text[:200], None
                 ) from None
         return response
+
+    async def _use_relay(self) -> None:
+        """Switch to the first relay that lets us through; Unreachable if none does."""
+        failures = []
+        for link in self._relays:
+            try:
+                tunnel = RelayTunnel(link)
+            except RelayLinkError as exc:
+                failures.append(f"a saved relay link is unusable: {exc}")
+                continue
+            await tunnel.__aenter__()
+            try:
+                await tunnel.check()
+            except Unreachable as exc:
+                await tunnel.__aexit__(None, None, None)
+                failures.append(str(exc))
+                continue
+            self._tunnel = tunnel
+            self.via = tunnel.name
+            await self._http.aclose()
+            self._http = self._client(tunnel.url)
+            log.info("server unreachable directly; using relay %s", tunnel.name)
+            return
+        raise Unreachable(
+            f"cannot reach {self.server}, directly or through {len(self._relays)} relay(s): "
+            + "; ".join(failures)
+        )
 
     async def _model(self, model: type[BaseModel], method: str, path: str, **kw: Any) -> Any:
         return model.model_validate((await self._call(method, path, **kw)).json())
@@ -142,6 +204,20 @@ class HavenApi:
             EnvelopeBatch, "GET", "/v1/messages", params={"wait": wait, "limit": limit},
             read_timeout=wait + 30,
         )  # fmt: skip
+        return result
+
+    async def link_list(self, version: int) -> LinkListUpdate:
+        """How to update the link-check list from `version` (0: the whole list)."""
+        result: LinkListUpdate = await self._model(
+            LinkListUpdate, "GET", "/v1/linkguard/list", params={"version": version}
+        )
+        return result
+
+    async def link_hashes(self, prefix: bytes) -> LinkHashes:
+        """Listed full hashes starting with `prefix`: only the prefix leaves the device."""
+        result: LinkHashes = await self._model(
+            LinkHashes, "GET", "/v1/linkguard/hashes", params={"prefix": prefix.hex()}
+        )
         return result
 
     async def ack(self, envelope_ids: list[str]) -> None:

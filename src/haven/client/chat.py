@@ -184,7 +184,7 @@ class ChatApp(App[None]):
         state = self.messenger.state
         while True:
             try:
-                async with EnvelopeStream(state.server, state.token) as stream:
+                async with EnvelopeStream(self.messenger.api.base_url, state.token) as stream:
                     while True:
                         await self.show(
                             await self.messenger.receive_from(stream, self.poll_seconds)

@@ -15,6 +15,7 @@ from typing import Any
 from haven.client import core
 from haven.client.api import ApiError, HavenApi, Unreachable
 from haven.client.core import Targets
+from haven.client.links import LinkChecker, Verdict
 from haven.client.payload import (
     ENVELOPE_KIND_MEGOLM,
     ENVELOPE_KIND_OLM,
@@ -32,7 +33,7 @@ from haven.client.payload import (
 )
 from haven.client.profile import ClientState, Group, Profile, new_pickle_key
 from haven.client.stream import EnvelopeStream
-from haven.core import b64, clock, ids
+from haven.core import b64, clock, ids, relaylink
 from haven.core.wire import Envelope
 from haven.crypto import attachments, franking
 from haven.crypto.errors import CryptoError, DecryptionFailed
@@ -46,6 +47,7 @@ from haven.crypto.linking import (
     seal_approval,
 )
 from haven.crypto.verification import safety_number
+from haven.linkguard.extract import find_links
 
 KEYS_LOW = 20
 KEYS_BATCH = 50
@@ -54,6 +56,28 @@ SEND_ATTEMPTS = 4
 
 class MessengerError(Exception):
     """Something the person must know about; the message says what to do."""
+
+
+def _parse_relay(link: str) -> relaylink.RelayLink:
+    try:
+        return relaylink.parse(link)
+    except relaylink.RelayLinkError as exc:
+        raise MessengerError(f"not a usable relay link: {exc}") from None
+
+
+def _api(state: ClientState) -> HavenApi:
+    return HavenApi(state.server, state.token, relays=state.relays)
+
+
+class LinkBlocked(MessengerError):
+    """The message links to known surveillance or attack infrastructure: not sent."""
+
+    def __init__(self, verdicts: list[Verdict]) -> None:
+        blocked = [v for v in verdicts if v.status == "blocked"]
+        lines = [f"{v.url}: {v.reason}" + (f" [{'; '.join(v.sources)}]" if v.sources else "")
+                 for v in blocked]  # fmt: skip
+        super().__init__("not sent: the message links to blocked sites\n" + "\n".join(lines))
+        self.verdicts = verdicts
 
 
 class IdentityChanged(MessengerError):
@@ -71,16 +95,26 @@ class Messenger:
         # The chat UI's poller and its send action both flush the outbox; one at a time,
         # or both would send the head entry and one would pop an entry it never sent.
         self._flushing = asyncio.Lock()
+        self.links = LinkChecker(profile.directory, state.server)
 
     # -- set-up --------------------------------------------------------------------------
 
     @classmethod
     async def create_account(
-        cls, directory: Path, server: str, passphrase: str, invite: str | None = None
+        cls,
+        directory: Path,
+        server: str,
+        passphrase: str,
+        invite: str | None = None,
+        relays: list[str] | None = None,
     ) -> Messenger:
+        """A new account on `server`, reached through `relays` (invite links) when it
+        cannot be reached directly: some people can only ever reach it that way."""
+        for link in relays or []:
+            _parse_relay(link)  # a bad link is a clear error before anything is made
         profile = Profile.create(directory, passphrase)
         identity = DeviceIdentity.create()
-        async with HavenApi(server) as anonymous:
+        async with HavenApi(server, relays=relays or []) as anonymous:
             credentials = await anonymous.register(identity.identity_keys(), invite)
         state = ClientState(
             server=server,
@@ -89,10 +123,11 @@ class Messenger:
             token=credentials.token,
             pickle_key=new_pickle_key(),
             identity=identity,
+            relays=list(relays or []),
         )
         state.devices[state.account_id] = {state.device_id: identity.identity_keys()}
         profile.save(state)
-        messenger = cls(profile, state, HavenApi(server, credentials.token))
+        messenger = cls(profile, state, _api(state))
         await messenger.refill_keys(force=True)
         return messenger
 
@@ -104,7 +139,7 @@ class Messenger:
                 "this device is waiting to be linked: approve its link code on your other "
                 "device, then run `haven account link --approval CODE` here"
             )
-        return cls(profile, state, HavenApi(state.server, state.token))
+        return cls(profile, state, _api(state))
 
     # -- linking a new device ------------------------------------------------------------
 
@@ -150,9 +185,18 @@ class Messenger:
         state.link_secret = None
         state.devices[state.account_id] = {state.device_id: state.identity.identity_keys()}
         profile.save(state)
-        messenger = cls(profile, state, HavenApi(state.server, state.token))
+        messenger = cls(profile, state, _api(state))
         await messenger.refill_keys(force=True)
         return messenger
+
+    def add_relay(self, link: str) -> str:
+        """Remember a relay invite link (tried when the server cannot be reached
+        directly); returns how to name it."""
+        parsed = _parse_relay(link)
+        if link not in self.state.relays:
+            self.state.relays.append(link)
+            self.save()
+        return f"{parsed.host}:{parsed.port}"
 
     async def close(self) -> None:
         await self.api.close()
@@ -265,6 +309,7 @@ class Messenger:
 
     async def send_text(self, to: str, body: str, attach: list[Path] | None = None) -> str:
         peer = self.resolve(to)
+        await self._refuse_blocked_links(body)
         text = await self._text(peer, body, attach)
         targets = await self._targets([peer])
         if not any(account == peer for account, _ in targets):
@@ -279,6 +324,30 @@ class Messenger:
             self._enqueue([recipient], ciphertext, ENVELOPE_KIND_OLM, tag)
         await self.flush_outbox()
         return text.message_id
+
+    # -- link checks ---------------------------------------------------------------------
+
+    async def check_link(self, url: str) -> Verdict:
+        """Blocked (with the sources and reason) or clean, checked on this device: the
+        server learns at most a 4-byte hash prefix, and only when the link is a hit."""
+        await self._refresh_links()
+        return await self.links.check(url, self.api)
+
+    async def check_links(self, text: str) -> list[Verdict]:
+        links = find_links(text)
+        if not links:
+            return []
+        await self._refresh_links()
+        return [await self.links.check(link, self.api) for link in links]
+
+    async def _refresh_links(self) -> None:
+        with contextlib.suppress(Unreachable):
+            await self.links.refresh(self.api)  # offline: check against the list we have
+
+    async def _refuse_blocked_links(self, body: str) -> None:
+        verdicts = await self.check_links(body)
+        if any(v.status == "blocked" for v in verdicts):
+            raise LinkBlocked(verdicts)
 
     async def _text(self, conversation: str, body: str, attach: list[Path] | None) -> Text:
         refs = [await self._upload(path) for path in attach or []]
@@ -366,6 +435,7 @@ class Messenger:
         state = self.state.groups[group_id]
         if self.state.account_id not in state.members:
             raise MessengerError("you are no longer a member of this group")
+        await self._refuse_blocked_links(body)
         text = await self._text(group_id, body, attach)
         targets = await self._targets(state.members)
         outbound, share_to = core.plan_group_send(state, targets)
@@ -514,10 +584,13 @@ class Messenger:
         saved = [
             await self._fetch_attachment(payload.message_id, ref) for ref in payload.attachments
         ]
-        return core.record(self.state,
+        message = core.record(self.state,
             payload, "in", sender.account_id, sender.device_id, conversation, envelope.server_time,
             saved, envelope.franking_tag,
         )  # fmt: skip
+        # Checked before it is shown: a blocked link is rendered as such, never clickable.
+        message["links"] = [v.to_json() for v in await self.check_links(payload.body)]
+        return message
 
     async def _decrypt(self, envelope: Envelope) -> tuple[AnyPayload, str]:
         sender = envelope.sender

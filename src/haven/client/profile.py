@@ -61,6 +61,7 @@ class ClientState:
     # Sealed envelopes not yet accepted by the server, oldest first: a crash or a lost
     # network between encrypting and sending loses nothing; the next run sends them.
     outbox: list[dict[str, Any]] = field(default_factory=list)
+    relays: list[str] = field(default_factory=list)  # invite links, tried when direct fails
 
     def to_json(self) -> bytes:
         return json.dumps(
@@ -95,6 +96,7 @@ class ClientState:
                 "verified": self.verified,
                 "link_secret": self.link_secret,
                 "outbox": self.outbox,
+                "relays": self.relays,
             }
         ).encode()
 
@@ -132,6 +134,7 @@ class ClientState:
             verified=data["verified"],
             link_secret=data["link_secret"],
             outbox=data["outbox"],
+            relays=data.get("relays", []),  # profiles from before relays existed have none
         )
 
 

@@ -12,13 +12,23 @@ from fastapi import FastAPI
 import haven
 from haven.core import clock, limits
 from haven.core.config import Config
+from haven.linkguard.updates import ListUpdates
 from haven.server import errors
 from haven.server.bus import LocalBus, RedisBus
 from haven.server.credentials import CredentialCache
 from haven.server.edge import AddressRateLimit, BodyLimit
 from haven.server.metrics import Metrics
 from haven.server.ratelimit import RateLimits
-from haven.server.routes import accounts, attachments, health, keys, messages, stream, taxii
+from haven.server.routes import (
+    accounts,
+    attachments,
+    health,
+    keys,
+    linkguard,
+    messages,
+    stream,
+    taxii,
+)
 from haven.server.state import ServerState
 from haven.store.stores import Stores, open_stores
 
@@ -53,6 +63,7 @@ def create_app(config: Config) -> FastAPI:
             limits=RateLimits(enabled=config.rate_limits),
             metrics=Metrics(),
             credentials=CredentialCache(stores.accounts),
+            link_lists=ListUpdates(stores),
         )
         bus.on_revoke(state.credentials.evict)
         app.state.haven = state
@@ -76,7 +87,7 @@ def create_app(config: Config) -> FastAPI:
         lifespan=lifespan,
     )
     errors.install(app)
-    for module in (accounts, keys, messages, attachments, stream, health, taxii):
+    for module in (accounts, keys, messages, attachments, stream, health, taxii, linkguard):
         app.include_router(module.router)
     app.add_middleware(
         BodyLimit,

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from starlette.requests import HTTPConnection
 
 from haven.core.config import Config
+from haven.linkguard.updates import ListUpdates
 from haven.server.bus import LocalBus
 from haven.server.credentials import CredentialCache
 from haven.server.metrics import Metrics
@@ -22,6 +23,7 @@ class ServerState:
     limits: RateLimits
     metrics: Metrics
     credentials: CredentialCache
+    link_lists: ListUpdates
 
 
 def get_state(connection: HTTPConnection) -> ServerState:
