@@ -225,6 +225,95 @@ def intel_rows() -> list[Row]:
     return rows
 
 
+def compare(
+    name: str,
+    ours: float,
+    theirs: float | None,
+    unit: str,
+    higher: bool = True,
+    notes: list[str] | None = None,
+) -> Row:
+    anchor = None if theirs is None else {"value": theirs, "unit": unit}
+    return Row(name, {"value": ours, "unit": unit, "higher": higher}, anchor, notes or [])
+
+
+def linkguard_rows(quick: bool) -> list[Row]:
+    print("linkguard ...", flush=True)
+    from bench import linkguard
+
+    figures = linkguard.measure(quick)
+    ours, theirs = figures["haven"], figures.get("gglsbl")
+    spec = figures["spec_canonical_examples"]
+    rows = [
+        compare(
+            f"link canonicalise, {figures['urls']:,} realistic URLs",
+            ours["canonicalize_per_s"],
+            None if theirs is None else theirs["canonicalize_per_s"],
+            "URLs/s",
+        ),
+        compare(
+            "link canonicalise + expressions (the whole client-side expansion)",
+            ours["expressions_per_s"],
+            None if theirs is None else theirs["expressions_per_s"],
+            "URLs/s",
+        ),
+        compare(
+            f"Safe Browsing spec canonicalisation examples passed (of {spec})",
+            ours["spec_canonical_passed"],
+            None if theirs is None else theirs["spec_canonical_passed"],
+            "examples",
+        ),
+    ]
+    prefix, diff = figures["prefix_set"], figures["diff"]
+    rows += [
+        Row(
+            f"prefix set of {prefix['entries']:,} entries",
+            {"lookups/s": prefix["lookups_per_s"], "MiB": prefix["nbytes_mib"]},
+            None,
+            ["no anchor: gglsbl keeps prefixes in SQLite; target >= 1M lookups/s, <= 6 MiB"],
+        ),
+        Row(
+            "list diff changing 1% of 1M entries (Rice-coded, on the wire)",
+            {"KiB": diff["diff_kib"], "full list KiB": diff["full_list_kib"]},
+            None,
+            ["target < 100 KiB"],
+        ),
+    ]
+    if theirs is None:
+        rows[0].notes.append("gglsbl could not be installed: anchor skipped")
+    return rows
+
+
+def relay_rows(quick: bool) -> list[Row]:
+    print("relay ...", flush=True)
+    from bench import relay
+
+    figures = relay.measure(quick)
+    if "skipped" in figures:
+        return [Row("relay vs HAProxy", {"skipped": figures["skipped"]}, None)]
+    ours, theirs = figures["haven"], figures["haproxy"]
+    note = [f"HAProxy {figures['haproxy_version']}, same ECDSA P-256 certificate, TLS 1.3"]
+    return [
+        compare("relay throughput, 1 stream", ours["single_stream"]["mib_per_s"],
+                theirs["single_stream"]["mib_per_s"], "MiB/s", notes=note),
+        compare("relay throughput, 100 streams", ours["streams_100"]["mib_per_s"],
+                theirs["streams_100"]["mib_per_s"], "MiB/s"),
+        compare("relay new TLS connections", ours["new_conns"]["conns_per_s"],
+                theirs["new_conns"]["conns_per_s"], "conns/s"),
+        compare("relay memory per idle connection", ours["idle"]["bytes_per_conn"],
+                theirs["idle"]["bytes_per_conn"], "bytes", higher=False),
+    ]  # fmt: skip
+
+
+GROUPS: dict[str, Callable[[bool], list[Row]]] = {
+    "delivery": lambda quick: delivery_rows(quick) + idle_rows(quick),
+    "e2ee": e2ee_rows,
+    "intel": lambda quick: intel_rows(),
+    "linkguard": linkguard_rows,
+    "relay": relay_rows,
+}
+
+
 def ratio(ours: float, theirs: float, higher_is_better: bool) -> str:
     if not theirs or not ours:
         return "—"
@@ -249,6 +338,17 @@ def describe(figures: dict[str, Any] | None, paced: bool) -> str:
 def cells(row: Row) -> list[str]:
     """Haven, anchor and ratio cells for one row (and notes about the anchor's run)."""
     ours, theirs = row.haven, row.anchor
+    if "value" in ours:
+        mine = f"{ours['value']:,} {ours['unit']}"
+        if theirs is None:
+            return [mine, "—", "—"]
+        better = "higher" if ours.get("higher", True) else "lower"
+        return [
+            mine,
+            f"{theirs['value']:,} {theirs['unit']}",
+            ratio(ours["value"], theirs["value"], ours.get("higher", True))
+            + f" ({better} is better)",
+        ]
     if "us" in ours:
         if theirs is None:
             return [f"{ours['us']} µs ({ours['how']})", "—", "—"]
@@ -305,7 +405,7 @@ def render(rows: list[Row]) -> str:
         f"- machine: {os.cpu_count()} cores, {mem:.0f} GiB, {cpu}",
         f"- Haven {haven.__version__}; anchors: Matrix Synapse {synapse.SYNAPSE_VERSION}, "
         f"vodozemac {importlib.metadata.version('vodozemac')} called directly, "
-        f"stix2 {intel.STIX2_VERSION}",
+        f"stix2 {intel.STIX2_VERSION}, gglsbl 1.4.15, HAProxy (Debian's package)",
         "- delivery: 8 sender devices → 8 recipient devices over loopback; Haven recipients hold",
         "  /v1/stream WebSockets and ack every 20, Synapse recipients long-poll /sync;",
         "  latency = send start → recipient has it;",
@@ -327,18 +427,32 @@ def render(rows: list[Row]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument(
+        "names", nargs="*", choices=[[], *GROUPS], metavar="NAME",
+        help=f"benchmarks to run (default: all): {', '.join(GROUPS)}",
+    )  # fmt: skip
     parser.add_argument("--quick", action="store_true", help="smaller runs (a smoke test)")
     parser.add_argument("--out", type=Path, default=ROOT / "BENCHMARKS.md")
     args = parser.parse_args()
-    rows = delivery_rows(args.quick) + idle_rows(args.quick) + e2ee_rows(args.quick)
-    rows += intel_rows()
     # The measurements outlive a rendering mistake: kept beside the anchors' working files.
+    # Running some benchmarks keeps the others' last results (each row says when).
     WORK.mkdir(parents=True, exist_ok=True)
-    (WORK / "last-run.json").write_text(json.dumps([dataclasses.asdict(r) for r in rows], indent=2))
-    text = render(rows)
+    saved = WORK / "last-run.json"
+    groups: dict[str, list[dict[str, Any]]] = {}
+    with contextlib.suppress(OSError, ValueError):
+        loaded = json.loads(saved.read_text())
+        if isinstance(loaded, dict):
+            groups = loaded
+    for name in args.names or list(GROUPS):
+        rows = GROUPS[name](args.quick)
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d")
+        groups[name] = [dataclasses.asdict(r) | {"date": stamp} for r in rows]
+        saved.write_text(json.dumps(groups, indent=2))
+    ordered = [
+        Row(r["name"], r["haven"], r["anchor"], r["notes"])
+        for name in GROUPS
+        for r in groups.get(name, [])
+    ]
+    text = render(ordered)
     args.out.write_text(text)
     print(text)
-
-
-if __name__ == "__main__":
-    main()

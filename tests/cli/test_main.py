@@ -3,6 +3,8 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -84,10 +86,11 @@ def test_invite_uses_out_of_range_is_refused(tmp_path: Path) -> None:
 
 
 def test_up_serves_the_api_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
-    port = free_port()
+    port, relay_port = free_port(), free_port()
     data = str(tmp_path / "data")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "haven", "up", "--data-dir", data, "--port", str(port)],
+        [sys.executable, "-m", "haven", "up", "--data-dir", data, "--port", str(port),
+         "--relay-port", str(relay_port)],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env={**os.environ},
     )  # fmt: skip
     try:
@@ -103,6 +106,23 @@ def test_up_serves_the_api_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
             pytest.fail("haven up did not answer")
         assert health.json()["status"] == "ok"
         assert (tmp_path / "data" / "haven.sqlite3").exists()
+        # The relay beside it answers TLS with its decoy page to anyone without the secret.
+        context = ssl.create_default_context()
+        context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+        for _ in range(300):
+            try:
+                with (
+                    socket.create_connection(("127.0.0.1", relay_port), timeout=2) as raw,
+                    context.wrap_socket(raw, server_hostname="localhost") as tls,
+                ):
+                    tls.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+                    decoy = tls.recv(4096)
+                break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            pytest.fail("the relay did not answer")
+        assert decoy.startswith(b"HTTP/1.1 200")
     finally:
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=30)
@@ -111,4 +131,5 @@ def test_up_serves_the_api_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
     text = out.decode()
     assert "Application shutdown complete" in text
     assert f"http://127.0.0.1:{port}/v1" in text
+    assert f"haven://relay?host=127.0.0.1&port={relay_port}" in text
     assert "Traceback" not in text

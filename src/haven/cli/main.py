@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 import haven
-from haven.cli import admin, client, intel, relay, serve
+from haven.cli import admin, bench, client, intel, relay, serve
 
 app = typer.Typer(
     name="haven",
@@ -29,6 +29,7 @@ app.command("receive")(client.receive)
 app.command("verify")(client.verify)
 app.command("chat")(client.chat)
 app.command("check-link")(client.check_link)
+app.command("bench")(bench.bench)
 
 
 def _version(value: bool) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from typing import Annotated
 
 import typer
@@ -46,14 +48,50 @@ async def _with_bundled_feed(cfg: Config) -> None:
         out.print(f"  link blocking: list version {links.version}, {links.entries} entries")
 
 
+RelayPort = Annotated[
+    int,
+    typer.Option(
+        "--relay-port", min=0, max=65535,
+        help="Port of the relay started beside the server (0: no relay).",
+    ),
+]  # fmt: skip
+
+
+def _start_relay(cfg: Config, relay_port: int) -> subprocess.Popen[bytes] | None:
+    """The relay people use when the server itself is blocked, as its own process (as an
+    operator would run it elsewhere); it prints its invite link and QR code."""
+    if not relay_port:
+        return None
+    command = [
+        sys.executable, "-m", "haven", "relay",
+        "--upstream", f"{cfg.host}:{cfg.port}", "--listen", f"{cfg.host}:{relay_port}",
+        "--data-dir", str(cfg.data_dir / "relay"), "--show-link", "--stats", "off",
+    ]  # fmt: skip
+    if cfg.host in ("127.0.0.1", "localhost", "::1"):
+        command += ["--public-host", f"127.0.0.1:{relay_port}"]
+    return subprocess.Popen(command)  # noqa: S603 - our own interpreter and arguments
+
+
+def _stop(child: subprocess.Popen[bytes] | None) -> None:
+    if child is not None and child.poll() is None:
+        child.terminate()  # SIGTERM: the relay drains open streams, then exits
+        try:
+            child.wait(15)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+
+
 def up(
     data_dir: DataDir = None,
     host: Host = None,
     port: Port = None,
+    relay_port: RelayPort = 8443,
     config_file: ConfigFile = None,
 ) -> None:
     """Run Haven on this machine: the server on an embedded SQLite store, with the bundled
-    threat-intelligence feed loaded on first start. Ctrl-C stops it."""
+    threat-intelligence feed loaded on first start, and a relay in front of it whose
+    invite link is printed. Ctrl-C stops both."""
     cfg = load_config(config_file, data_dir=data_dir, host=host, port=port)
     _prepare(cfg)
     run(_with_bundled_feed(cfg))
@@ -66,10 +104,16 @@ def up(
         ("Health", f"{base}/v1/health"),
         ("Data", f"{cfg.data_dir.resolve()} (SQLite)"),
         ("Registration", f"{cfg.registration.value}"),
+        ("Relay", f"{cfg.host}:{relay_port} (TLS)" if relay_port else "off"),
     ):
         out.print(f"  {label:<13}{value}", highlight=False, soft_wrap=True)
     out.print("  Stop with Ctrl-C.")
-    serve(cfg)
+    out.file.flush()
+    relay = _start_relay(cfg, relay_port)
+    try:
+        serve(cfg)
+    finally:
+        _stop(relay)
 
 
 def server(
