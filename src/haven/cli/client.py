@@ -17,6 +17,7 @@ from haven.cli.common import err, fail, out, run
 from haven.client.api import ApiError, Unreachable
 from haven.client.messenger import Messenger, MessengerError
 from haven.client.profile import ProfileError
+from haven.client.rendering import body_markup
 from haven.crypto.errors import CryptoError
 from haven.crypto.linking import check_digits
 
@@ -129,29 +130,13 @@ def _emit(objects: list[dict[str, Any]], as_json: bool) -> None:
             )
             # Bodies are hostile input: escaped, so that no markup (or terminal hyperlink)
             # a sender writes is interpreted, and blocked links are shown defanged.
-            out.print(f"[bold]{item['from'][:8]}[/] {_shown_body(item)}{files}", highlight=False)
+            out.print(f"[bold]{item['from'][:8]}[/] {body_markup(item)}{files}", highlight=False)
         else:
             out.print(
                 f"[red]could not decrypt a message from {item['from'][:8]}[/]: "
                 f"{escape(str(item['error']))}",
                 highlight=False,
             )
-
-
-def _defang(url: str) -> str:
-    return url.replace("http", "hxxp").replace(".", "[.]").replace(":", "[:]")
-
-
-def _shown_body(item: dict[str, Any]) -> str:
-    body = escape(str(item["body"]))
-    for link in item.get("links", []):
-        if link["verdict"] == "blocked":
-            blocked = escape(f"{_defang(link['url'])} (blocked: {link['reason']})")
-            body = body.replace(escape(link["url"]), f"[reverse red]{blocked}[/]")
-        elif link.get("lookalike"):
-            warning = escape(f"(careful: imitates {link['lookalike']})")
-            body = body.replace(escape(link["url"]), f"{escape(link['url'])} [yellow]{warning}[/]")
-    return body
 
 
 @account_app.command("create")

@@ -20,6 +20,7 @@ from textual.widgets import Footer, Input, Label, ListItem, ListView, RichLog
 
 from haven.client.api import ApiError, Unreachable
 from haven.client.messenger import Messenger, MessengerError
+from haven.client.rendering import body_markup
 from haven.client.stream import EnvelopeStream
 from haven.crypto.errors import CryptoError
 
@@ -130,7 +131,7 @@ class ChatApp(App[None]):
         files = "".join(
             f"\n   📎 {escape(str(a.get('path') or a.get('name')))}" for a in message["attachments"]
         )
-        return f"[b]{escape(who)}[/]: {escape(message['body'])}{files}"
+        return f"[b]{escape(who)}[/]: {body_markup(message)}{files}"
 
     async def on_input_submitted(self, event: Input.Submitted) -> None:
         text = event.value.strip()
