@@ -65,6 +65,7 @@ class Server:
     url: str
     http: httpx.AsyncClient
     app: Any
+    data_dir: Path
 
     @property
     def ws_url(self) -> str:
@@ -138,7 +139,7 @@ async def serve(cfg: config.Config) -> AsyncIterator[Server]:
     url = f"http://127.0.0.1:{port}"
     try:
         async with httpx.AsyncClient(base_url=url, timeout=30) as http:
-            yield Server(url=url, http=http, app=app)
+            yield Server(url=url, http=http, app=app, data_dir=cfg.data_dir)
     finally:
         server.should_exit = True
         await task

@@ -84,6 +84,41 @@ def _tell_route(messenger: Messenger) -> None:
         )
 
 
+@account_app.command("standing")
+def account_standing(
+    profile: ProfileDir, passphrase_file: PassphraseFile = None, as_json: Json = False
+) -> None:
+    """Whether the operator has acted on your account, why (the published reason), and
+    your appeals with their outcomes."""
+    found = _with_messenger(profile, passphrase_file, lambda m: m.api.standing())
+    if as_json:
+        typer.echo(found.model_dump_json())
+        return
+    out.print(f"standing: [bold]{escape(found.standing)}[/]", highlight=False)
+    decided = {a.action_id: a for a in found.appeals}
+    for action in found.actions:
+        appeal = decided.get(action.action_id)
+        state = f"appeal {appeal.status}" if appeal else "appeal with `haven account appeal`"
+        out.print(
+            f"  #{action.action_id} {escape(action.action)}: {escape(action.reason_title)} - "
+            f"{escape(action.explanation)} ({escape(state)})",
+            highlight=False,
+        )
+
+
+@account_app.command("appeal")
+def account_appeal(
+    action_id: Annotated[int, typer.Argument(help="The action's number (see `standing`).")],
+    text: Annotated[str, typer.Argument(help="Why the action was wrong.")],
+    profile: ProfileDir,
+    passphrase_file: PassphraseFile = None,
+) -> None:
+    """Appeal an action taken on your account; a moderator upholds or reverses it and you
+    see the outcome in `haven account standing`."""
+    made = _with_messenger(profile, passphrase_file, lambda m: m.api.appeal(action_id, text))
+    err.print(f"appeal {made.appeal_id} sent; it is {made.status}")
+
+
 def relay_add(
     link: Annotated[str, typer.Argument(help="The relay's invite link (haven://relay?...).")],
     profile: ProfileDir,

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 import haven
-from haven.cli import admin, bench, client, intel, relay, serve
+from haven.cli import admin, audit, bench, client, intel, moderation, relay, serve
 
 app = typer.Typer(
     name="haven",
@@ -17,7 +17,10 @@ app = typer.Typer(
 )
 app.command("up")(serve.up)
 app.command("server")(serve.server)
+admin.app.command("create-admin")(moderation.create_admin)
+admin.app.add_typer(moderation.account_app, name="account")
 app.add_typer(admin.app, name="admin")
+app.add_typer(audit.app, name="audit")
 app.add_typer(intel.app, name="intel")
 relay.app.command("add")(client.relay_add)
 app.add_typer(relay.app, name="relay")

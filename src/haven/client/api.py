@@ -14,6 +14,7 @@ from haven.client.relayed import RelayTunnel
 from haven.core import b64
 from haven.core.relaylink import RelayLinkError
 from haven.core.wire import (
+    AppealInfo,
     AttachmentCreated,
     ClaimResponse,
     DeviceCredentials,
@@ -22,7 +23,10 @@ from haven.core.wire import (
     KeyCount,
     LinkHashes,
     LinkListUpdate,
+    ReportFiled,
+    ReportRequest,
     SendResponse,
+    Standing,
 )
 
 __all__ = ["ApiError", "HavenApi", "Unreachable"]  # the errors live in errors.py
@@ -218,6 +222,24 @@ class HavenApi:
         result: LinkHashes = await self._model(
             LinkHashes, "GET", "/v1/linkguard/hashes", params={"prefix": prefix.hex()}
         )
+        return result
+
+    async def standing(self) -> Standing:
+        """This account's standing, the actions taken on it and its appeals."""
+        result: Standing = await self._model(Standing, "GET", "/v1/accounts/me/standing")
+        return result
+
+    async def appeal(self, action_id: int, text: str) -> AppealInfo:
+        result: AppealInfo = await self._model(
+            AppealInfo, "POST", "/v1/accounts/me/appeals",
+            json={"action_id": action_id, "text": text},
+        )  # fmt: skip
+        return result
+
+    async def report(self, **request: Any) -> ReportFiled:
+        """File a report (see ReportRequest for the fields)."""
+        body = ReportRequest.model_validate(request).model_dump(mode="json")
+        result: ReportFiled = await self._model(ReportFiled, "POST", "/v1/reports", json=body)
         return result
 
     async def ack(self, envelope_ids: list[str]) -> None:

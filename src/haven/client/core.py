@@ -125,6 +125,7 @@ def record(
     state: ClientState, payload: Text, direction: str, account: str, device: str, conversation: str,
     server_time: int | None, saved: list[dict[str, Any]] | None = None,
     franking_tag: str | None = None,
+    envelope: Envelope | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     message = {
         "message_id": payload.message_id,
@@ -143,6 +144,10 @@ def record(
         "franking_key": payload.franking_key,
         "franking_content": b64.encode(franking_content(payload)),
         "franking_tag": franking_tag,
+        # What the server stamped at delivery: with the above, a report of this message
+        # can be verified by the moderators.
+        "envelope_id": None if envelope is None else envelope.envelope_id,
+        "delivery_stamp": None if envelope is None else envelope.delivery_stamp,
     }
     state.messages.append(message)
     return message

@@ -325,6 +325,32 @@ class Messenger:
         await self.flush_outbox()
         return text.message_id
 
+    # -- reports -------------------------------------------------------------------------
+
+    async def report(self, message_id: str, reason: str) -> tuple[int, bool]:
+        """Reveal a received message to the server's moderators (its text, franking key
+        and delivery stamp). Returns (report id, whether the server verified it)."""
+        found = [
+            m for m in self.state.messages
+            if m.get("message_id") == message_id and m.get("direction") == "in"
+        ]  # fmt: skip
+        if not found:
+            raise MessengerError("no received message with that id")
+        message = found[-1]
+        if not message.get("delivery_stamp") or not message.get("franking_tag"):
+            raise MessengerError("this message carries no delivery stamp: it cannot be reported")
+        filed = await self.api.report(
+            envelope_id=message["envelope_id"],
+            sender={"account_id": message["from"], "device_id": message["from_device"]},
+            server_time=message["server_time"],
+            franking_tag=message["franking_tag"],
+            delivery_stamp=message["delivery_stamp"],
+            content=message["franking_content"],
+            franking_key=message["franking_key"],
+            reason=reason,
+        )
+        return filed.report_id, filed.verified
+
     # -- link checks ---------------------------------------------------------------------
 
     async def check_link(self, url: str) -> Verdict:
@@ -586,7 +612,7 @@ class Messenger:
         ]
         message = core.record(self.state,
             payload, "in", sender.account_id, sender.device_id, conversation, envelope.server_time,
-            saved, envelope.franking_tag,
+            saved, envelope.franking_tag, envelope,
         )  # fmt: skip
         # Checked before it is shown: a blocked link is rendered as such, never clickable.
         message["links"] = [v.to_json() for v in await self.check_links(payload.body)]

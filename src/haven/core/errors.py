@@ -25,6 +25,9 @@ class ErrorCode(StrEnum):
     BAD_SIGNATURE = "bad_signature"
     METHOD_NOT_ALLOWED = "method_not_allowed"
     RATE_LIMITED = "rate_limited"
+    CONFLICT = "conflict"
+    ACCOUNT_SUSPENDED = "account_suspended"
+    ACCOUNT_RESTRICTED = "account_restricted"
     UNAVAILABLE = "unavailable"
     INTERNAL = "internal_error"
 
@@ -48,6 +51,9 @@ _STATUS: dict[ErrorCode, int] = {
     ErrorCode.BAD_SIGNATURE: 400,
     ErrorCode.METHOD_NOT_ALLOWED: 405,
     ErrorCode.RATE_LIMITED: 429,
+    ErrorCode.CONFLICT: 409,
+    ErrorCode.ACCOUNT_SUSPENDED: 403,
+    ErrorCode.ACCOUNT_RESTRICTED: 403,
     ErrorCode.UNAVAILABLE: 503,
     ErrorCode.INTERNAL: 500,
 }

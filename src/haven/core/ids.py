@@ -52,3 +52,18 @@ def token_digest(token: str) -> bytes:
 def digests_match(a: bytes, b: bytes) -> bool:
     """Constant-time comparison, so a token check leaks nothing through timing."""
     return hmac.compare_digest(a, b)
+
+
+OPERATOR_TOKEN_PREFIX = "op_"  # noqa: S105 - a prefix, not a secret
+
+
+def operator_token(operator_id: str) -> str:
+    """An operator's (admin or moderator) API token: `op_<operator id>.<secret>`; the prefix
+    keeps it from ever being mistaken for a device token."""
+    return f"{OPERATOR_TOKEN_PREFIX}{device_token(operator_id)}"
+
+
+def split_operator_token(token: str) -> tuple[str, str] | None:
+    if not token.startswith(OPERATOR_TOKEN_PREFIX):
+        return None
+    return split_device_token(token[len(OPERATOR_TOKEN_PREFIX) :])

@@ -47,6 +47,9 @@ LINK_PREFIX_MIN_BYTES = 4
 LINK_PREFIX_MAX_BYTES = 32
 LINK_LIST_CACHED_VERSIONS = 8  # old list versions the server keeps in memory for diffs
 
+# Safety
+MAX_AUDIT_PAGE = 1_000
+
 # Invites
 INVITE_TTL_SECONDS = 7 * 24 * 3600
 MAX_INVITE_USES = 1_000

@@ -153,6 +153,7 @@ class Envelope(Model):
     ciphertext: str
     server_time: int
     franking_tag: str | None = None
+    delivery_stamp: str | None = None  # the server's MAC over tag, sender, recipient, time
 
 
 class EnvelopeBatch(Model):
@@ -267,3 +268,131 @@ class LinkHashes(Model):
     prefix: str  # hex, as asked
     cache_seconds: int
     matches: list[LinkHash]
+
+
+# -- safety: account actions and appeals -------------------------------------------------
+
+ActionName = Literal["warn", "restrict", "suspend", "ban", "revoke_device", "restore"]
+
+
+class ActionRequest(Model):
+    action: ActionName
+    reason: str = Field(min_length=1, max_length=32)
+    note: str = Field(default="", max_length=1000)
+    device_id: Id | None = None
+
+
+class ActionInfo(Model):
+    action_id: int
+    account_id: str
+    action: str
+    reason: str
+    note: str
+    device_id: str | None
+    actor: str
+    created_at: int
+
+
+class AppealInfo(Model):
+    appeal_id: int
+    action_id: int
+    status: str  # open | upheld | reversed
+    text: str
+    created_at: int
+    decided_at: int | None
+    decision_note: str | None
+
+
+class AccountReview(Model):
+    """What a moderator sees of an account: its standing and enforcement history."""
+
+    account_id: str
+    standing: str
+    actions: list[ActionInfo]
+    appeals: list[AppealInfo]
+
+
+class DecisionRequest(Model):
+    outcome: Literal["uphold", "reverse"]
+    note: str = Field(default="", max_length=1000)
+
+
+class OpenAppeal(Model):
+    appeal: AppealInfo
+    account_id: str
+    action: ActionInfo
+
+
+class StandingAction(Model):
+    """An action as the affected person sees it: the published reason, not internal notes."""
+
+    action_id: int
+    action: str
+    reason: str
+    reason_title: str
+    explanation: str
+    created_at: int
+
+
+class Standing(Model):
+    standing: str
+    actions: list[StandingAction]
+    appeals: list[AppealInfo]
+
+
+class AppealRequest(Model):
+    action_id: int = Field(ge=1)
+    text: str = Field(min_length=1, max_length=2000)
+
+
+class AuditEntryInfo(Model):
+    seq: int
+    created_at: int
+    kind: str
+    data: str
+
+
+class AuditPage(Model):
+    entries: list[AuditEntryInfo]
+    size: int
+
+
+# -- safety: reports ---------------------------------------------------------------------
+
+
+class ReportRequest(Model):
+    """A recipient reveals a message to moderators: content, franking key, and the
+    commitment and stamp exactly as the server delivered them."""
+
+    envelope_id: Id
+    sender: DeviceAddress
+    server_time: int = Field(ge=0)
+    franking_tag: str = Field(max_length=64)
+    delivery_stamp: str = Field(max_length=64)
+    content: str = Field(max_length=(64 * 1024 * 4) // 3 + 4)
+    franking_key: str = Field(max_length=64)
+    reason: str = Field(min_length=1, max_length=32)
+
+
+class ReportFiled(Model):
+    report_id: int
+    verified: bool
+
+
+class ReportInfo(Model):
+    report_id: int
+    status: str
+    reason: str
+    verified: bool
+    problem: str
+    reporter: str
+    reported: DeviceAddress
+    envelope_id: str
+    server_time: int
+    body: str  # the reported message text, as revealed
+    created_at: int
+
+
+class ReportDecision(Model):
+    outcome: Literal["dismiss", "actioned"]
+    note: str = Field(default="", max_length=1000)

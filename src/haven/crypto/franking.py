@@ -6,14 +6,12 @@ and key, and anyone can check them against the commitment the server saw."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
 
+from haven.core import franking as core_franking
 from haven.crypto.errors import IntegrityError
 
-KEY_BYTES = 32
-_CONTEXT = b"haven/franking/v1\x00"
+KEY_BYTES = core_franking.KEY_BYTES
 
 
 def new_key() -> bytes:
@@ -21,12 +19,10 @@ def new_key() -> bytes:
 
 
 def commit(key: bytes, plaintext: bytes) -> bytes:
-    if len(key) != KEY_BYTES:
-        raise ValueError("franking keys are 32 bytes")
-    return hmac.new(key, _CONTEXT + plaintext, hashlib.sha256).digest()
+    return core_franking.commit(key, plaintext)
 
 
 def verify(key: bytes, plaintext: bytes, commitment: bytes) -> None:
     """Raises IntegrityError unless `plaintext` under `key` gives `commitment`."""
-    if len(key) != KEY_BYTES or not hmac.compare_digest(commit(key, plaintext), commitment):
+    if not core_franking.commitment_matches(key, plaintext, commitment):
         raise IntegrityError("the reported message does not match its franking commitment")

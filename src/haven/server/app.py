@@ -13,6 +13,8 @@ import haven
 from haven.core import clock, limits
 from haven.core.config import Config
 from haven.linkguard.updates import ListUpdates
+from haven.safety import auditlog
+from haven.safety.reports import load_or_create_stamp_key
 from haven.server import errors
 from haven.server.bus import LocalBus, RedisBus
 from haven.server.credentials import CredentialCache
@@ -26,6 +28,9 @@ from haven.server.routes import (
     keys,
     linkguard,
     messages,
+    moderation,
+    reports,
+    standing,
     stream,
     taxii,
 )
@@ -64,6 +69,8 @@ def create_app(config: Config) -> FastAPI:
             metrics=Metrics(),
             credentials=CredentialCache(stores.accounts),
             link_lists=ListUpdates(stores),
+            audit_key=auditlog.load_or_create_key(config.data_dir),
+            stamp_key=load_or_create_stamp_key(config.data_dir),
         )
         bus.on_revoke(state.credentials.evict)
         app.state.haven = state
@@ -87,7 +94,9 @@ def create_app(config: Config) -> FastAPI:
         lifespan=lifespan,
     )
     errors.install(app)
-    for module in (accounts, keys, messages, attachments, stream, health, taxii, linkguard):
+    routers = (accounts, standing, keys, messages, attachments, stream, health, taxii, linkguard,
+               reports, moderation)  # fmt: skip
+    for module in routers:
         app.include_router(module.router)
     app.add_middleware(
         BodyLimit,

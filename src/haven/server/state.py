@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from starlette.requests import HTTPConnection
 
 from haven.core.config import Config
@@ -24,6 +25,8 @@ class ServerState:
     metrics: Metrics
     credentials: CredentialCache
     link_lists: ListUpdates
+    audit_key: Ed25519PrivateKey
+    stamp_key: bytes  # delivery stamps (franking); a MAC key, never a decryption key
 
 
 def get_state(connection: HTTPConnection) -> ServerState:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import sqlalchemy as sa
@@ -11,7 +12,7 @@ from haven.core.errors import ErrorCode, HavenError
 from haven.store.database import Database
 from haven.store.interfaces import DeviceRecord, Identity
 from haven.store.queues import delete_orphaned_envelopes
-from haven.store.tables import accounts, devices, invites, queue
+from haven.store.tables import account_standing, accounts, devices, invites, queue
 
 _DEVICE_COLUMNS = (
     devices.c.account_id,
@@ -108,12 +109,17 @@ class SqlAccountStore:
 
     async def credentials(self, device_id: str) -> tuple[DeviceRecord, bytes] | None:
         def work(conn: sa.Connection) -> tuple[DeviceRecord, bytes] | None:
+            # The account's standing comes with the token check: a suspended account's
+            # tokens stop working on the very next request.
             row = conn.execute(
-                sa.select(*_DEVICE_COLUMNS, devices.c.token_digest).where(
-                    devices.c.device_id == device_id
-                )
+                sa.select(*_DEVICE_COLUMNS, devices.c.token_digest, account_standing.c.status)
+                .outerjoin(account_standing, account_standing.c.account_id == devices.c.account_id)
+                .where(devices.c.device_id == device_id)
             ).first()
-            return None if row is None else (_device(row), bytes(row.token_digest))
+            if row is None:
+                return None
+            device = dataclasses.replace(_device(row), standing=row.status or "active")
+            return device, bytes(row.token_digest)
 
         return await self._db.read(work)
 

@@ -23,6 +23,7 @@ class DeviceRecord:
     device_id: str
     identity: Identity
     created_at: int
+    standing: str = "active"  # the account's: active | restricted | suspended | banned
 
 
 @dataclass(frozen=True, slots=True)
@@ -312,3 +313,171 @@ class LinkguardStore(Protocol):
     async def disallow(self, expression: str) -> bool: ...
 
     async def allowlist(self) -> list[AllowEntry]: ...
+
+
+# -- safety ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OperatorRecord:
+    operator_id: str
+    name: str
+    role: str  # admin | moderator
+    created_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class NewAuditEntry:
+    created_at: int
+    kind: str
+    data: str  # canonical JSON, the bytes the Merkle leaf commits to
+    leaf_hash: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class AuditRow:
+    seq: int  # 1-based position in the log
+    created_at: int
+    kind: str
+    data: str
+    leaf_hash: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class AuditHeadRow:
+    size: int
+    root: bytes
+    timestamp: int
+    signature: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class ActionRecord:
+    action_id: int
+    account_id: str
+    action: str
+    reason: str
+    note: str
+    device_id: str | None
+    actor: str
+    created_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class AppealRecord:
+    appeal_id: int
+    action_id: int
+    account_id: str
+    text: str
+    status: str  # open | upheld | reversed
+    created_at: int
+    decided_at: int | None
+    decided_by: str | None
+    decision_note: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class NewReport:
+    reporter_account: str
+    reporter_device: str
+    sender_account: str
+    sender_device: str
+    envelope_id: str
+    server_time: int
+    reason: str
+    content: str
+    verified: bool
+    problem: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReportRecord:
+    report_id: int
+    report: NewReport
+    status: str  # open | actioned | dismissed
+    created_at: int
+    decided_at: int | None
+    decided_by: str | None
+    decision_note: str | None
+
+
+class OperatorStore(Protocol):
+    async def create(
+        self, operator_id: str, name: str, role: str, token_digest: bytes, now: int
+    ) -> None:
+        """Raises HavenError(CONFLICT) if the name is taken."""
+
+    async def credentials(self, operator_id: str) -> tuple[OperatorRecord, bytes] | None: ...
+
+    async def all(self) -> list[OperatorRecord]: ...
+
+
+class ModerationStore(Protocol):
+    async def act(
+        self,
+        account_id: str,
+        action: str,
+        reason: str,
+        note: str,
+        device_id: str | None,
+        actor: str,
+        now: int,
+        standing: str | None,
+        audit: NewAuditEntry,
+    ) -> ActionRecord:
+        """One transaction: the action, the account's new standing (None: unchanged,
+        "active": cleared) and its audit entry. HavenError(NOT_FOUND) for no account."""
+
+    async def standing(self, account_id: str) -> str: ...
+
+    async def history(self, account_id: str) -> list[ActionRecord]: ...
+
+    async def action(self, action_id: int) -> ActionRecord | None: ...
+
+    async def appeal(
+        self, action_id: int, account_id: str, text: str, now: int, audit: NewAuditEntry
+    ) -> AppealRecord:
+        """HavenError(NOT_FOUND) unless the action is this account's; CONFLICT when an
+        appeal of it is already open or decided."""
+
+    async def appeals(
+        self, status: str | None = None, account_id: str | None = None
+    ) -> list[AppealRecord]: ...
+
+    async def decide(
+        self,
+        appeal_id: int,
+        outcome: str,
+        by: str,
+        note: str,
+        now: int,
+        standing: str | None,
+        audit: NewAuditEntry,
+    ) -> AppealRecord:
+        """HavenError(NOT_FOUND) / CONFLICT when already decided."""
+
+
+class ReportStore(Protocol):
+    async def file(self, report: NewReport, now: int, audit: NewAuditEntry) -> ReportRecord:
+        """CONFLICT when this device already reported this envelope."""
+
+    async def reports(self, status: str | None = None) -> list[ReportRecord]: ...
+
+    async def close(
+        self, report_id: int, status: str, by: str, note: str, now: int, audit: NewAuditEntry
+    ) -> ReportRecord:
+        """NOT_FOUND / CONFLICT when already closed."""
+
+
+class AuditStore(Protocol):
+    async def append(self, entry: NewAuditEntry) -> int:
+        """The new entry's position (1-based)."""
+
+    async def entries(self, after: int = 0, limit: int | None = None) -> list[AuditRow]: ...
+
+    async def count(self) -> int: ...
+
+    async def put_head(self, head: AuditHeadRow) -> bool:
+        """False when a head for this size exists (heads are never replaced)."""
+
+    async def heads(self) -> list[AuditHeadRow]: ...

@@ -12,17 +12,27 @@ from haven.store.database import Database
 from haven.store.intel import SqlIntelStore
 from haven.store.interfaces import (
     AccountStore,
+    AuditStore,
     BlobStore,
     IntelStore,
     InviteStore,
     KeyStore,
     LinkguardStore,
+    ModerationStore,
+    OperatorStore,
     PeerStore,
     QueueStore,
+    ReportStore,
 )
 from haven.store.invites import SqlInviteStore
 from haven.store.keys import SqlKeyStore
 from haven.store.linkguard import SqlLinkguardStore
+from haven.store.moderation import (
+    SqlAuditStore,
+    SqlModerationStore,
+    SqlOperatorStore,
+    SqlReportStore,
+)
 from haven.store.peers import SqlPeerStore
 from haven.store.queues import SqlQueueStore
 
@@ -40,6 +50,10 @@ class Stores:
     intel: IntelStore
     peers: PeerStore
     linkguard: LinkguardStore
+    operators: OperatorStore
+    moderation: ModerationStore
+    audit: AuditStore
+    reports: ReportStore
 
 
 @contextlib.asynccontextmanager
@@ -70,4 +84,8 @@ async def open_stores(url: str) -> Stores:
         intel=SqlIntelStore(db),
         peers=SqlPeerStore(db),
         linkguard=SqlLinkguardStore(db),
+        operators=SqlOperatorStore(db),
+        moderation=SqlModerationStore(db),
+        audit=SqlAuditStore(db),
+        reports=SqlReportStore(db),
     )

@@ -215,3 +215,100 @@ linkguard_allowlist = sa.Table(
     sa.Column("note", sa.String(200), nullable=False),
     sa.Column("created_at", sa.BigInteger, nullable=False),
 )
+
+# -- safety: operators, account actions, appeals, audit log -------------------------------
+
+operators = sa.Table(
+    "operators",
+    metadata,
+    sa.Column("operator_id", sa.String(32), primary_key=True),
+    sa.Column("name", sa.String(100), nullable=False, unique=True),
+    sa.Column("role", sa.String(16), nullable=False),  # admin | moderator
+    sa.Column("token_digest", sa.LargeBinary(32), nullable=False, unique=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+)
+
+account_actions = sa.Table(
+    "account_actions",
+    metadata,
+    sa.Column("action_id", SeqId, primary_key=True, autoincrement=True),
+    sa.Column("account_id", sa.String(32), nullable=False, index=True),
+    sa.Column("action", sa.String(16), nullable=False),
+    sa.Column("reason", sa.String(32), nullable=False),
+    sa.Column("note", sa.String(1000), nullable=False),
+    sa.Column("device_id", sa.String(32), nullable=True),
+    sa.Column("actor", sa.String(100), nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+)
+
+# Only accounts that are not simply active have a row.
+account_standing = sa.Table(
+    "account_standing",
+    metadata,
+    sa.Column(
+        "account_id",
+        sa.String(32),
+        sa.ForeignKey("accounts.account_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("status", sa.String(16), nullable=False),  # restricted | suspended | banned
+    sa.Column("action_id", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+)
+
+appeals = sa.Table(
+    "appeals",
+    metadata,
+    sa.Column("appeal_id", SeqId, primary_key=True, autoincrement=True),
+    sa.Column("action_id", sa.BigInteger, nullable=False, index=True),
+    sa.Column("account_id", sa.String(32), nullable=False, index=True),
+    sa.Column("text", sa.String(2000), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False, index=True),  # open|upheld|reversed
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("decided_at", sa.BigInteger, nullable=True),
+    sa.Column("decided_by", sa.String(100), nullable=True),
+    sa.Column("decision_note", sa.String(1000), nullable=True),
+)
+
+# A recipient's report of a message: the revealed content and whether the franking
+# commitment and the server's delivery stamp vouch for it.
+reports = sa.Table(
+    "reports",
+    metadata,
+    sa.Column("report_id", SeqId, primary_key=True, autoincrement=True),
+    sa.Column("reporter_account", sa.String(32), nullable=False, index=True),
+    sa.Column("reporter_device", sa.String(32), nullable=False),
+    sa.Column("sender_account", sa.String(32), nullable=False, index=True),
+    sa.Column("sender_device", sa.String(32), nullable=False),
+    sa.Column("envelope_id", sa.String(32), nullable=False),
+    sa.Column("server_time", sa.BigInteger, nullable=False),
+    sa.Column("reason", sa.String(32), nullable=False),
+    sa.Column("content", sa.Text, nullable=False),  # the revealed message JSON
+    sa.Column("verified", sa.Boolean, nullable=False),
+    sa.Column("problem", sa.String(300), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False, index=True),  # open|actioned|dismissed
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("decided_at", sa.BigInteger, nullable=True),
+    sa.Column("decided_by", sa.String(100), nullable=True),
+    sa.Column("decision_note", sa.String(1000), nullable=True),
+    sa.UniqueConstraint("reporter_device", "envelope_id", name="uq_reports_once"),
+)
+
+audit_entries = sa.Table(
+    "audit_entries",
+    metadata,
+    sa.Column("seq", SeqId, primary_key=True, autoincrement=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("kind", sa.String(40), nullable=False, index=True),
+    sa.Column("data", sa.Text, nullable=False),  # canonical JSON: the Merkle leaf
+    sa.Column("leaf_hash", sa.LargeBinary(32), nullable=False),
+)
+
+audit_heads = sa.Table(
+    "audit_heads",
+    metadata,
+    sa.Column("size", sa.BigInteger, primary_key=True),
+    sa.Column("root", sa.LargeBinary(32), nullable=False),
+    sa.Column("timestamp", sa.BigInteger, nullable=False),
+    sa.Column("signature", sa.LargeBinary(64), nullable=False),
+)

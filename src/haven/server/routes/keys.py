@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from haven.core.errors import ErrorCode, HavenError
 from haven.core.wire import ClaimRequest, ClaimResponse, KeyCount, KeysUpload
 from haven.server.auth import CurrentDevice
 from haven.server.routes.common import State, errors
@@ -23,6 +24,13 @@ async def count(device: CurrentDevice, state: State) -> KeyCount:
 
 
 @router.post("/claim", responses=errors(404))
-async def claim(body: ClaimRequest, _: CurrentDevice, state: State) -> ClaimResponse:
-    """Take one key per device: a one-time key never handed out before, else the fallback."""
+async def claim(body: ClaimRequest, device: CurrentDevice, state: State) -> ClaimResponse:
+    """Take one key per device: a one-time key never handed out before, else the fallback.
+    A restricted account cannot: new encrypted sessions are how new conversations start,
+    and existing ones keep working."""
+    if device.standing == "restricted":
+        raise HavenError(
+            ErrorCode.ACCOUNT_RESTRICTED,
+            "this account is restricted: it cannot start new conversations",
+        )
     return await keys.claim(state, body)

@@ -24,7 +24,7 @@ from haven.core.wire import (
     StreamSend,
     StreamSent,
 )
-from haven.server.auth import bearer_from_headers, device_for_token
+from haven.server.auth import bearer_from_headers, device_for_token, is_blocked
 from haven.server.bus import Listener
 from haven.server.services import messages
 from haven.server.state import ServerState, get_state
@@ -83,7 +83,9 @@ class _Session:
             for queued in batch:
                 self.in_flight.add(queued.envelope_id)
                 self._cursor = max(self._cursor, queued.seq)
-                frame = StreamEnvelope.model_construct(envelope=messages.to_wire(queued))
+                frame = StreamEnvelope.model_construct(
+                    envelope=messages.to_wire(queued, self.device, self.state.stamp_key)
+                )
                 await self.send(frame.model_dump_json())
             self.state.metrics.envelopes_pushed.labels("stream").inc(len(batch))
             if not batch or len(self.in_flight) >= limits.STREAM_WINDOW:
@@ -137,7 +139,7 @@ class _Session:
 async def stream(ws: WebSocket) -> None:
     state = get_state(ws)
     device = await device_for_token(state, bearer_from_headers(ws))
-    if device is None:
+    if device is None or is_blocked(device):
         await ws.close(code=CLOSE_POLICY)  # before accept: the handshake is refused with 403
         return
     await ws.accept()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from haven.core import b64, clock, ids, limits
+from haven.core import b64, clock, franking, ids, limits
 from haven.core.errors import ErrorCode, HavenError
 from haven.core.wire import DeviceAddress, Envelope, SendRequest, SendResponse
 from haven.server.state import ServerState
@@ -36,7 +36,20 @@ async def send(state: ServerState, sender: DeviceRecord, request: SendRequest) -
     return SendResponse(envelope_id=envelope.envelope_id, server_time=now)
 
 
-def to_wire(queued: QueuedEnvelope) -> Envelope:
+def to_wire(queued: QueuedEnvelope, recipient: DeviceRecord, stamp_key: bytes) -> Envelope:
+    """The envelope as delivered to `recipient`. A franked message also gets the server's
+    delivery stamp: its MAC over commitment, sender, this recipient and time, which is what
+    makes a later report of it verifiable."""
+    tag = queued.franking_tag
+    stamp = None
+    if tag is not None:
+        stamp = b64.encode(
+            franking.stamp(
+                stamp_key, tag, queued.envelope_id,
+                (queued.sender.account_id, queued.sender.device_id),
+                (recipient.account_id, recipient.device_id), queued.server_time,
+            )
+        )  # fmt: skip
     return Envelope(
         envelope_id=queued.envelope_id,
         sender=DeviceAddress(
@@ -45,7 +58,8 @@ def to_wire(queued: QueuedEnvelope) -> Envelope:
         kind=queued.kind,
         ciphertext=b64.encode(queued.ciphertext),
         server_time=queued.server_time,
-        franking_tag=None if queued.franking_tag is None else b64.encode(queued.franking_tag),
+        franking_tag=None if tag is None else b64.encode(tag),
+        delivery_stamp=stamp,
     )
 
 
@@ -77,7 +91,7 @@ async def long_poll(
                 break
             await listener.wait(min(remaining, state.config.poll_seconds))
     state.metrics.envelopes_pushed.labels("poll").inc(len(found))
-    return [to_wire(q) for q in found]
+    return [to_wire(q, device, state.stamp_key) for q in found]
 
 
 async def ack(state: ServerState, device: DeviceRecord, envelope_ids: Sequence[str]) -> int:

@@ -13,6 +13,7 @@ from haven.store.migrations import (
     m0003_intel,
     m0004_taxii_peers,
     m0005_linkguard,
+    m0006_safety,
 )
 
 Migration = Callable[[sa.Connection], None]
@@ -23,4 +24,5 @@ MIGRATIONS: list[tuple[int, Migration]] = [
     (3, m0003_intel.upgrade),
     (4, m0004_taxii_peers.upgrade),
     (5, m0005_linkguard.upgrade),
+    (6, m0006_safety.upgrade),
 ]

@@ -1,0 +1,185 @@
+"""`haven admin create-admin` and `haven admin account ...`: operators and account actions.
+
+Actions go through the running server's operator API (not straight to the database), so a
+suspension closes the person's open connections on every server process at once."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+import httpx
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from haven.cli.common import ConfigFile, DataDir, DbUrl, err, fail, load_config, out, run
+from haven.core import clock, ids
+from haven.safety.policy import REASONS, Action
+from haven.store.stores import stores_at
+
+account_app = typer.Typer(
+    help="Account actions and appeals (through the running server's operator API).",
+    no_args_is_help=True,
+)
+
+Server = Annotated[
+    str | None,
+    typer.Option("--server", help="The server's URL (default: from the config's host/port)."),
+]
+TokenFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--token-file",
+        help="File holding your operator token (else $HAVEN_OPERATOR_TOKEN).",
+    ),
+]
+Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+_REASON_HELP = ", ".join(r.code for r in REASONS)
+
+
+def create_admin(
+    name: Annotated[str, typer.Argument(help="Who this operator is (shown in the audit log).")],
+    role: Annotated[
+        str, typer.Option("--role", help="admin or moderator.", show_default=True)
+    ] = "moderator",
+    data_dir: DataDir = None,
+    db: DbUrl = None,
+    config_file: ConfigFile = None,
+) -> None:
+    """Create an operator; their API token is shown once (only its hash is kept)."""
+    if role not in ("admin", "moderator"):
+        raise typer.BadParameter("admin or moderator", param_hint="--role")
+    if not name.isprintable() or not 1 <= len(name) <= 100:
+        raise typer.BadParameter("1-100 printable characters", param_hint="NAME")
+    cfg = load_config(config_file, data_dir=data_dir, db=db)
+    cfg.data_dir.mkdir(parents=True, exist_ok=True)
+    operator_id = ids.new_id()
+    token = ids.operator_token(operator_id)
+
+    async def create() -> None:
+        async with stores_at(cfg.database_url) as stores:
+            await stores.operators.create(
+                operator_id, name, role, ids.token_digest(token), clock.now_ms()
+            )
+
+    run(create())
+    out.print(token, highlight=False, soft_wrap=True)
+    err.print(f"{role} {name!r} created; keep the token above safe (it is shown once)")
+
+
+def _token(file: Path | None) -> str:
+    if file is not None:
+        try:
+            return file.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            fail(f"cannot read {file}: {exc.strerror}")
+    token = os.environ.get("HAVEN_OPERATOR_TOKEN", "").strip()
+    if not token:
+        fail("give --token-file or set HAVEN_OPERATOR_TOKEN (see `haven admin create-admin`)")
+    return token
+
+
+def _call(
+    method: str, path: str, server: str | None, token_file: Path | None, body: Any = None
+) -> Any:
+    cfg = load_config(None)
+    base = server or f"http://{cfg.host}:{cfg.port}"
+    headers = {"Authorization": f"Bearer {_token(token_file)}"}
+    try:
+        response = httpx.request(method, base + path, json=body, headers=headers, timeout=30)
+    except httpx.TransportError as exc:
+        fail(f"cannot reach the server at {base}: {exc}")
+    if response.status_code >= 400:
+        try:
+            message = response.json()["error"]["message"]
+        except (ValueError, KeyError, TypeError):
+            message = response.text[:200]
+        fail(f"the server refused ({response.status_code}): {message}")
+    return response.json()
+
+
+@account_app.command("action")
+def action(
+    account: Annotated[str, typer.Argument(help="The account id.")],
+    what: Annotated[
+        Action,
+        typer.Option("--action", help="warn, restrict, suspend, ban, revoke_device, restore."),
+    ],
+    reason: Annotated[str, typer.Option("--reason", help=f"A published reason: {_REASON_HELP}.")],
+    note: Annotated[str, typer.Option("--note", help="Internal note (not shown to them).")] = "",
+    device: Annotated[
+        str | None, typer.Option("--device", help="The device, for revoke_device.")
+    ] = None,
+    server: Server = None,
+    token_file: TokenFile = None,
+    as_json: Json = False,
+) -> None:
+    """Act on an account, citing a reason from the published policy. Recorded in the
+    audit log; suspensions and bans take effect at once."""
+    body = {"action": what.value, "reason": reason, "note": note, "device_id": device}
+    done = _call("POST", f"/v1/admin/accounts/{account}/actions", server, token_file, body)
+    if as_json:
+        typer.echo(json.dumps(done, sort_keys=True))
+    else:
+        err.print(f"action {done['action_id']}: {what.value} ({reason}) on {account}")
+
+
+@account_app.command("show")
+def show(
+    account: Annotated[str, typer.Argument(help="The account id.")],
+    server: Server = None,
+    token_file: TokenFile = None,
+    as_json: Json = False,
+) -> None:
+    """An account's standing, actions and appeals."""
+    review = _call("GET", f"/v1/admin/accounts/{account}", server, token_file)
+    if as_json:
+        typer.echo(json.dumps(review, sort_keys=True))
+        return
+    out.print(f"standing: [bold]{escape(review['standing'])}[/]")
+    table = Table("id", "action", "reason", "by", "note")
+    for a in review["actions"]:
+        table.add_row(str(a["action_id"]), a["action"], a["reason"], a["actor"], a["note"])
+    out.print(table)
+
+
+@account_app.command("appeals")
+def appeals(
+    status: Annotated[str, typer.Option("--status", help="open, upheld or reversed.")] = "open",
+    server: Server = None,
+    token_file: TokenFile = None,
+    as_json: Json = False,
+) -> None:
+    """Appeals (waiting ones by default), oldest first."""
+    found = _call("GET", f"/v1/admin/appeals?status={status}", server, token_file)
+    if as_json:
+        for item in found:
+            typer.echo(json.dumps(item, sort_keys=True))
+        return
+    table = Table("appeal", "account", "action", "reason", "their words")
+    for item in found:
+        table.add_row(
+            str(item["appeal"]["appeal_id"]), item["account_id"][:8], item["action"]["action"],
+            item["action"]["reason"], item["appeal"]["text"],
+        )  # fmt: skip
+    out.print(table)
+
+
+@account_app.command("decide")
+def decide(
+    appeal: Annotated[int, typer.Argument(help="The appeal id.")],
+    reverse: Annotated[
+        bool, typer.Option("--reverse/--uphold", help="Reverse the action, or uphold it.")
+    ],
+    note: Annotated[str, typer.Option("--note", help="Why (kept in the record).")] = "",
+    server: Server = None,
+    token_file: TokenFile = None,
+) -> None:
+    """Decide an appeal; the person sees the outcome in their standing."""
+    outcome = "reverse" if reverse else "uphold"
+    body = {"outcome": outcome, "note": note}
+    done = _call("POST", f"/v1/admin/appeals/{appeal}/decision", server, token_file, body)
+    err.print(f"appeal {appeal}: {done['status']}")

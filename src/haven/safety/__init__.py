@@ -1,0 +1,2 @@
+"""Accountable safety: account actions and appeals, the tamper-evident audit log of every
+operator action, and (later) reports, notices and the transparency report."""

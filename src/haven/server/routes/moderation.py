@@ -1,0 +1,171 @@
+"""Operator routes (admins and moderators): account actions, appeals, the audit log. Each
+needs an operator token; a device token of any account is refused."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+
+from haven.core import clock, limits
+from haven.core.errors import ErrorCode, HavenError
+from haven.core.ids import ID_PATTERN
+from haven.core.wire import (
+    AccountReview,
+    ActionInfo,
+    ActionRequest,
+    AppealInfo,
+    AuditEntryInfo,
+    AuditPage,
+    DecisionRequest,
+    DeviceAddress,
+    OpenAppeal,
+    ReportDecision,
+    ReportInfo,
+)
+from haven.safety import actions, auditlog, reports
+from haven.safety.policy import Action
+from haven.server.auth import CurrentOperator
+from haven.server.routes.common import State, errors
+from haven.store.interfaces import ActionRecord, AppealRecord, ReportRecord
+
+router = APIRouter(prefix="/v1/admin", tags=["operators"])
+AccountId = Annotated[str, Path(pattern=ID_PATTERN)]
+
+
+def action_info(record: ActionRecord) -> ActionInfo:
+    return ActionInfo(
+        action_id=record.action_id, account_id=record.account_id, action=record.action,
+        reason=record.reason, note=record.note, device_id=record.device_id,
+        actor=record.actor, created_at=record.created_at,
+    )  # fmt: skip
+
+
+def appeal_info(record: AppealRecord) -> AppealInfo:
+    return AppealInfo(
+        appeal_id=record.appeal_id, action_id=record.action_id, status=record.status,
+        text=record.text, created_at=record.created_at, decided_at=record.decided_at,
+        decision_note=record.decision_note,
+    )  # fmt: skip
+
+
+@router.post("/accounts/{account_id}/actions", status_code=201, responses=errors(400, 404))
+async def act(
+    account_id: AccountId, body: ActionRequest, operator: CurrentOperator, state: State
+) -> ActionInfo:
+    """Warn, restrict, suspend, ban, revoke a device, or restore, citing a published
+    reason. Suspensions take effect at once, on every server process."""
+    outcome = await actions.take_action(
+        state.stores, account_id, Action(body.action), body.reason, body.note,
+        operator.name, clock.now_ms(), body.device_id,
+    )  # fmt: skip
+    await state.bus.revoke(outcome.revoke)
+    await auditlog.seal(state.stores, state.audit_key, clock.now_ms())
+    return action_info(outcome.record)
+
+
+@router.get("/accounts/{account_id}", responses=errors(404))
+async def review(account_id: AccountId, _: CurrentOperator, state: State) -> AccountReview:
+    """An account's standing, actions and appeals."""
+    history = await state.stores.moderation.history(account_id)
+    if await state.stores.accounts.devices(account_id) is None and not history:
+        raise HavenError(ErrorCode.NOT_FOUND, "no such account")
+    return AccountReview(
+        account_id=account_id,
+        standing=await state.stores.moderation.standing(account_id),
+        actions=[action_info(a) for a in history],
+        appeals=[
+            appeal_info(a) for a in await state.stores.moderation.appeals(account_id=account_id)
+        ],
+    )
+
+
+@router.get("/appeals")
+async def open_appeals(
+    _: CurrentOperator,
+    state: State,
+    status: Annotated[str, Query(pattern="^(open|upheld|reversed)$")] = "open",
+) -> list[OpenAppeal]:
+    """Appeals waiting for a decision (or decided ones), oldest first."""
+    found = []
+    for appeal in await state.stores.moderation.appeals(status=status):
+        action = await state.stores.moderation.action(appeal.action_id)
+        if action is not None:
+            found.append(
+                OpenAppeal(
+                    appeal=appeal_info(appeal),
+                    account_id=appeal.account_id,
+                    action=action_info(action),
+                )
+            )
+    return found
+
+
+@router.post("/appeals/{appeal_id}/decision", responses=errors(404, 409))
+async def decide(
+    appeal_id: Annotated[int, Path(ge=1)],
+    body: DecisionRequest,
+    operator: CurrentOperator,
+    state: State,
+) -> AppealInfo:
+    """Uphold or reverse; the person is told the outcome in their standing."""
+    decided, revoke = await actions.decide(
+        state.stores, appeal_id, body.outcome == "reverse", operator.name, body.note,
+        clock.now_ms(),
+    )  # fmt: skip
+    await state.bus.revoke(revoke)
+    await auditlog.seal(state.stores, state.audit_key, clock.now_ms())
+    return appeal_info(decided)
+
+
+@router.get("/audit")
+async def audit_entries(
+    _: CurrentOperator,
+    state: State,
+    after: Annotated[int, Query(ge=0, le=2**62)] = 0,
+    limit: Annotated[int, Query(ge=1, le=limits.MAX_AUDIT_PAGE)] = 100,
+) -> AuditPage:
+    """Audit entries after position `after`, oldest first."""
+    rows = await state.stores.audit.entries(after, limit)
+    return AuditPage(
+        entries=[AuditEntryInfo(seq=r.seq, created_at=r.created_at, kind=r.kind, data=r.data)
+                 for r in rows],
+        size=await state.stores.audit.count(),
+    )  # fmt: skip
+
+
+def report_info(record: ReportRecord) -> ReportInfo:
+    filed = record.report
+    return ReportInfo(
+        report_id=record.report_id, status=record.status, reason=filed.reason,
+        verified=filed.verified, problem=filed.problem, reporter=filed.reporter_account,
+        reported=DeviceAddress(account_id=filed.sender_account, device_id=filed.sender_device),
+        envelope_id=filed.envelope_id, server_time=filed.server_time,
+        body=reports.body_of(filed.content), created_at=record.created_at,
+    )  # fmt: skip
+
+
+@router.get("/reports")
+async def open_reports(
+    _: CurrentOperator,
+    state: State,
+    status: Annotated[str, Query(pattern="^(open|actioned|dismissed)$")] = "open",
+) -> list[ReportInfo]:
+    """Reports with the revealed message and its verified/unverified mark."""
+    return [report_info(r) for r in await state.stores.reports.reports(status)]
+
+
+@router.post("/reports/{report_id}/decision", responses=errors(404, 409))
+async def close_report(
+    report_id: Annotated[int, Path(ge=1)],
+    body: ReportDecision,
+    operator: CurrentOperator,
+    state: State,
+) -> ReportInfo:
+    """Close a report: dismissed, or actioned (act on the account with its own call)."""
+    closed = await reports.close(
+        state.stores, report_id, body.outcome == "actioned", operator.name, body.note,
+        clock.now_ms(),
+    )  # fmt: skip
+    await auditlog.seal(state.stores, state.audit_key, clock.now_ms())
+    return report_info(closed)
