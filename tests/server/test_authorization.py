@@ -24,6 +24,7 @@ PUBLIC = {
     ("GET", "/v1/health"): "liveness for load balancers; reveals no data",
     ("GET", "/metrics"): "loopback-only; counts without identities",
     ("GET", "/v1/openapi.json"): "the public API description",
+    ("GET", "/v1/notices/key"): "the notice public key; clients pin it when they join",
 }
 
 

@@ -11,6 +11,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.markup import escape
+from rich.panel import Panel
 
 from haven.cli import qr
 from haven.cli.common import err, fail, out, run
@@ -117,6 +118,33 @@ def account_appeal(
     see the outcome in `haven account standing`."""
     made = _with_messenger(profile, passphrase_file, lambda m: m.api.appeal(action_id, text))
     err.print(f"appeal {made.appeal_id} sent; it is {made.status}")
+
+
+def notices(
+    profile: ProfileDir, passphrase_file: PassphraseFile = None, as_json: Json = False
+) -> None:
+    """Security notices from your server's operator. Each is shown only if it carries the
+    operator's signature; messages from other people can never appear here."""
+    found = _with_messenger(profile, passphrase_file, lambda m: m.notices())
+    if as_json:
+        for item in found:
+            typer.echo(json.dumps(item, sort_keys=True))
+        return
+    if not found:
+        out.print("no notices")
+    for item in found:
+        if not item["verified"]:
+            err.print(f"[bold red]refused[/]: {escape(item['error'])}", highlight=False)
+            continue
+        out.print(
+            Panel(
+                escape(item["body"]),
+                title=f"[bold]SECURITY NOTICE from your Haven operator[/]: {escape(item['title'])}",
+                subtitle="signature verified",
+                border_style="bold yellow",
+            ),
+            highlight=False,
+        )
 
 
 def relay_add(

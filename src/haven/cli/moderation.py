@@ -183,3 +183,41 @@ def decide(
     body = {"outcome": outcome, "note": note}
     done = _call("POST", f"/v1/admin/appeals/{appeal}/decision", server, token_file, body)
     err.print(f"appeal {appeal}: {done['status']}")
+
+
+notice_app = typer.Typer(
+    help="Signed notices to people believed targeted by government-backed or mercenary attackers.",
+    no_args_is_help=True,
+)
+
+
+@notice_app.command("templates")
+def notice_templates(
+    preview: Annotated[bool, typer.Option("--preview", help="Show each text in full.")] = False,
+    server: Server = None,
+    token_file: TokenFile = None,
+) -> None:
+    """The notice templates and their languages (translate one by adding a file)."""
+    for item in _call("GET", "/v1/admin/notices/templates", server, token_file):
+        out.print(
+            f"[bold]{escape(item['template'])}[/] ({escape(item['language'])}): "
+            f"{escape(item['title'])}",
+            highlight=False,
+        )
+        if preview:
+            out.print(escape(item["body"]), highlight=False)
+
+
+@notice_app.command("send")
+def notice_send(
+    accounts: Annotated[list[str], typer.Argument(help="Account ids to notify.")],
+    template: Annotated[str, typer.Option("--template", help="e.g. state_sponsored.")],
+    language: Annotated[str, typer.Option("--language", help="Template language.")] = "en",
+    server: Server = None,
+    token_file: TokenFile = None,
+) -> None:
+    """Send a signed notice to each account (the audit log records who and which template,
+    never more)."""
+    body = {"accounts": accounts, "template": template, "language": language}
+    sent = _call("POST", "/v1/admin/notices", server, token_file, body)
+    err.print(f"{len(sent['notice_ids'])} notice(s) sent")

@@ -23,9 +23,11 @@ from haven.core.wire import (
     KeyCount,
     LinkHashes,
     LinkListUpdate,
+    NoticeKey,
     ReportFiled,
     ReportRequest,
     SendResponse,
+    SignedNotice,
     Standing,
 )
 
@@ -241,6 +243,18 @@ class HavenApi:
         body = ReportRequest.model_validate(request).model_dump(mode="json")
         result: ReportFiled = await self._model(ReportFiled, "POST", "/v1/reports", json=body)
         return result
+
+    async def notice_key(self) -> NoticeKey:
+        result: NoticeKey = await self._model(NoticeKey, "GET", "/v1/notices/key")
+        return result
+
+    async def notices(self) -> list[SignedNotice]:
+        response = await self._call("GET", "/v1/accounts/me/notices")
+        try:
+            return [SignedNotice.model_validate(item) for item in response.json()]
+        except (ValueError, TypeError) as exc:
+            message = f"the server sent malformed notices: {exc}"
+            raise ApiError(502, "bad_response", message, None) from None
 
     async def ack(self, envelope_ids: list[str]) -> None:
         await self._call("POST", "/v1/messages/ack", json={"envelope_ids": envelope_ids})

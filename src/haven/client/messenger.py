@@ -12,6 +12,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
 from haven.client import core
 from haven.client.api import ApiError, HavenApi, Unreachable
 from haven.client.core import Targets
@@ -34,6 +36,7 @@ from haven.client.payload import (
 from haven.client.profile import ClientState, Group, Profile, new_pickle_key
 from haven.client.stream import EnvelopeStream
 from haven.core import b64, clock, ids, relaylink
+from haven.core import notices as signed_notices
 from haven.core.wire import Envelope
 from haven.crypto import attachments, franking
 from haven.crypto.errors import CryptoError, DecryptionFailed
@@ -128,6 +131,7 @@ class Messenger:
         state.devices[state.account_id] = {state.device_id: identity.identity_keys()}
         profile.save(state)
         messenger = cls(profile, state, _api(state))
+        await messenger.pin_notice_key()
         await messenger.refill_keys(force=True)
         return messenger
 
@@ -186,8 +190,14 @@ class Messenger:
         state.devices[state.account_id] = {state.device_id: state.identity.identity_keys()}
         profile.save(state)
         messenger = cls(profile, state, _api(state))
+        await messenger.pin_notice_key()
         await messenger.refill_keys(force=True)
         return messenger
+
+    async def pin_notice_key(self) -> None:
+        """Trust on first use: the key notices must be signed with from now on."""
+        self.state.notice_key = (await self.api.notice_key()).key
+        self.save()
 
     def add_relay(self, link: str) -> str:
         """Remember a relay invite link (tried when the server cannot be reached
@@ -324,6 +334,32 @@ class Messenger:
             self._enqueue([recipient], ciphertext, ENVELOPE_KIND_OLM, tag)
         await self.flush_outbox()
         return text.message_id
+
+    # -- notices -------------------------------------------------------------------------
+
+    async def notices(self) -> list[dict[str, Any]]:
+        """Notices from the server's operator, each checked against the notice key pinned
+        when this device joined. One that fails is reported as refused, never shown."""
+        if self.state.notice_key is None:  # a profile from before notices: pin it now
+            self.state.notice_key = (await self.api.notice_key()).key
+            self.save()
+        pinned = Ed25519PublicKey.from_public_bytes(b64.decode(self.state.notice_key))
+        shown: list[dict[str, Any]] = []
+        for item in await self.api.notices():
+            notice = signed_notices.Notice(**item.notice.model_dump())
+            try:
+                signed_notices.verify(pinned, notice, b64.decode(item.signature))
+            except (signed_notices.BadNoticeSignature, b64.Base64Error):
+                shown.append({"notice_id": notice.notice_id, "verified": False,
+                              "error": "a notice with a bad signature was refused"})  # fmt: skip
+                continue
+            if notice.account_id != self.state.account_id:
+                shown.append({"notice_id": notice.notice_id, "verified": False,
+                              "error": "a notice for another account was refused"})  # fmt: skip
+                continue
+            shown.append({"notice_id": notice.notice_id, "verified": True, "title": notice.title,
+                          "body": notice.body, "created_at": notice.created_at})  # fmt: skip
+        return shown
 
     # -- reports -------------------------------------------------------------------------
 

@@ -62,6 +62,7 @@ class ClientState:
     # network between encrypting and sending loses nothing; the next run sends them.
     outbox: list[dict[str, Any]] = field(default_factory=list)
     relays: list[str] = field(default_factory=list)  # invite links, tried when direct fails
+    notice_key: str | None = None  # the server's notice-signing key, pinned when we joined
 
     def to_json(self) -> bytes:
         return json.dumps(
@@ -97,6 +98,7 @@ class ClientState:
                 "link_secret": self.link_secret,
                 "outbox": self.outbox,
                 "relays": self.relays,
+                "notice_key": self.notice_key,
             }
         ).encode()
 
@@ -135,6 +137,7 @@ class ClientState:
             link_secret=data["link_secret"],
             outbox=data["outbox"],
             relays=data.get("relays", []),  # profiles from before relays existed have none
+            notice_key=data.get("notice_key"),
         )
 
 

@@ -396,3 +396,42 @@ class ReportInfo(Model):
 class ReportDecision(Model):
     outcome: Literal["dismiss", "actioned"]
     note: str = Field(default="", max_length=1000)
+
+
+# -- safety: notices ---------------------------------------------------------------------
+
+
+class NoticeInfo(Model):
+    notice_id: int
+    account_id: str
+    template: str
+    language: str
+    title: str
+    body: str
+    created_at: int
+
+
+class SignedNotice(Model):
+    notice: NoticeInfo
+    signature: str  # base64 Ed25519 over haven.core.notices.Notice.to_bytes()
+
+
+class NoticeKey(Model):
+    key: str  # base64 raw Ed25519 public key; clients pin it when they join
+
+
+class SendNoticeRequest(Model):
+    accounts: list[Id] = Field(min_length=1, max_length=1000)
+    template: str = Field(pattern="^[a-z0-9_]{1,64}$")
+    language: str = Field(default="en", pattern="^[a-z]{2,8}$")
+
+
+class NoticesSent(Model):
+    notice_ids: list[int]
+
+
+class NoticeTemplate(Model):
+    template: str
+    language: str
+    title: str
+    body: str

@@ -13,7 +13,7 @@ import haven
 from haven.core import clock, limits
 from haven.core.config import Config
 from haven.linkguard.updates import ListUpdates
-from haven.safety import auditlog
+from haven.safety import auditlog, notices
 from haven.safety.reports import load_or_create_stamp_key
 from haven.server import errors
 from haven.server.bus import LocalBus, RedisBus
@@ -33,6 +33,9 @@ from haven.server.routes import (
     standing,
     stream,
     taxii,
+)
+from haven.server.routes import (
+    notices as notice_routes,
 )
 from haven.server.state import ServerState
 from haven.store.stores import Stores, open_stores
@@ -70,6 +73,7 @@ def create_app(config: Config) -> FastAPI:
             credentials=CredentialCache(stores.accounts),
             link_lists=ListUpdates(stores),
             audit_key=auditlog.load_or_create_key(config.data_dir),
+            notice_key=notices.load_or_create_key(config.data_dir),
             stamp_key=load_or_create_stamp_key(config.data_dir),
         )
         bus.on_revoke(state.credentials.evict)
@@ -95,7 +99,7 @@ def create_app(config: Config) -> FastAPI:
     )
     errors.install(app)
     routers = (accounts, standing, keys, messages, attachments, stream, health, taxii, linkguard,
-               reports, moderation)  # fmt: skip
+               reports, notice_routes, moderation)  # fmt: skip
     for module in routers:
         app.include_router(module.router)
     app.add_middleware(

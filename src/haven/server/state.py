@@ -26,6 +26,7 @@ class ServerState:
     credentials: CredentialCache
     link_lists: ListUpdates
     audit_key: Ed25519PrivateKey
+    notice_key: Ed25519PrivateKey
     stamp_key: bytes  # delivery stamps (franking); a MAC key, never a decryption key
 
 

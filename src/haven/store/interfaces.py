@@ -6,7 +6,7 @@ recipient, invite used up, ...) and leave the database unchanged when they do.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -467,6 +467,38 @@ class ReportStore(Protocol):
         self, report_id: int, status: str, by: str, note: str, now: int, audit: NewAuditEntry
     ) -> ReportRecord:
         """NOT_FOUND / CONFLICT when already closed."""
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeRecord:
+    notice_id: int
+    account_id: str
+    template: str
+    language: str
+    title: str
+    body: str
+    created_at: int
+    signature: bytes
+
+
+class NoticeStore(Protocol):
+    async def send(
+        self,
+        account_ids: Sequence[str],
+        template: str,
+        language: str,
+        title: str,
+        body: str,
+        now: int,
+        sign: Callable[[NoticeRecord], bytes],
+        audit: Callable[[str], NewAuditEntry],
+    ) -> list[NoticeRecord]:
+        """One transaction: a notice per account, each signed by `sign` (which sees its
+        final id), each with its audit entry. NOT_FOUND if any account does not exist."""
+
+    async def for_account(self, account_id: str) -> list[NoticeRecord]: ...
+
+    async def all(self) -> list[NoticeRecord]: ...
 
 
 class AuditStore(Protocol):

@@ -5,6 +5,8 @@ entry: an action cannot happen without the log knowing."""
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,6 +21,7 @@ from haven.store.interfaces import (
     AuditRow,
     NewAuditEntry,
     NewReport,
+    NoticeRecord,
     OperatorRecord,
     ReportRecord,
 )
@@ -29,6 +32,7 @@ from haven.store.tables import (
     appeals,
     audit_entries,
     audit_heads,
+    notices,
     operators,
     reports,
 )
@@ -361,3 +365,73 @@ class SqlAuditStore:
             ]
 
         return await self._db.read(work)
+
+
+def _notice(row: Any) -> NoticeRecord:
+    return NoticeRecord(
+        row.notice_id, row.account_id, row.template, row.language, row.title, row.body,
+        row.created_at, bytes(row.signature),
+    )  # fmt: skip
+
+
+class SqlNoticeStore:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def send(
+        self,
+        account_ids: Sequence[str],
+        template: str,
+        language: str,
+        title: str,
+        body: str,
+        now: int,
+        sign: Callable[[NoticeRecord], bytes],
+        audit: Callable[[str], NewAuditEntry],
+    ) -> list[NoticeRecord]:
+        def work(conn: sa.Connection) -> list[NoticeRecord]:
+            known = set(
+                conn.scalars(
+                    sa.select(accounts.c.account_id).where(accounts.c.account_id.in_(account_ids))
+                )
+            )
+            missing = [a for a in account_ids if a not in known]
+            if missing:
+                raise HavenError(ErrorCode.NOT_FOUND, f"no such account: {missing[0]}")
+            sent = []
+            for account_id in account_ids:
+                notice_id = conn.execute(
+                    sa.insert(notices)
+                    .values(
+                        account_id=account_id, template=template, language=language,
+                        title=title, body=body, created_at=now,
+                    )
+                    .returning(notices.c.notice_id)
+                ).scalar_one()  # fmt: skip
+                draft = NoticeRecord(
+                    notice_id, account_id, template, language, title, body, now, b""
+                )
+                signature = sign(draft)
+                conn.execute(
+                    sa.update(notices)
+                    .where(notices.c.notice_id == notice_id)
+                    .values(signature=signature)
+                )
+                append_audit(conn, audit(account_id))
+                sent.append(dataclasses.replace(draft, signature=signature))
+            return sent
+
+        return await self._db.run(work)
+
+    async def for_account(self, account_id: str) -> list[NoticeRecord]:
+        query = (
+            sa.select(notices)
+            .where(notices.c.account_id == account_id, notices.c.signature.is_not(None))
+            .order_by(notices.c.notice_id)
+        )
+        return await self._db.read(lambda conn: [_notice(r) for r in conn.execute(query)])
+
+    async def all(self) -> list[NoticeRecord]:
+        query = sa.select(notices).where(notices.c.signature.is_not(None))
+        query = query.order_by(notices.c.notice_id)
+        return await self._db.read(lambda conn: [_notice(r) for r in conn.execute(query)])

@@ -19,6 +19,7 @@ from haven.store.interfaces import (
     KeyStore,
     LinkguardStore,
     ModerationStore,
+    NoticeStore,
     OperatorStore,
     PeerStore,
     QueueStore,
@@ -30,6 +31,7 @@ from haven.store.linkguard import SqlLinkguardStore
 from haven.store.moderation import (
     SqlAuditStore,
     SqlModerationStore,
+    SqlNoticeStore,
     SqlOperatorStore,
     SqlReportStore,
 )
@@ -54,6 +56,7 @@ class Stores:
     moderation: ModerationStore
     audit: AuditStore
     reports: ReportStore
+    notices: NoticeStore
 
 
 @contextlib.asynccontextmanager
@@ -88,4 +91,5 @@ async def open_stores(url: str) -> Stores:
         moderation=SqlModerationStore(db),
         audit=SqlAuditStore(db),
         reports=SqlReportStore(db),
+        notices=SqlNoticeStore(db),
     )

@@ -312,3 +312,17 @@ audit_heads = sa.Table(
     sa.Column("timestamp", sa.BigInteger, nullable=False),
     sa.Column("signature", sa.LargeBinary(64), nullable=False),
 )
+
+# Signed after insertion (the signature covers the notice id), in the same transaction.
+notices = sa.Table(
+    "notices",
+    metadata,
+    sa.Column("notice_id", SeqId, primary_key=True, autoincrement=True),
+    sa.Column("account_id", sa.String(32), nullable=False, index=True),
+    sa.Column("template", sa.String(64), nullable=False),
+    sa.Column("language", sa.String(16), nullable=False),
+    sa.Column("title", sa.String(300), nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("signature", sa.LargeBinary(64), nullable=True),
+)

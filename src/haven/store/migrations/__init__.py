@@ -14,6 +14,7 @@ from haven.store.migrations import (
     m0004_taxii_peers,
     m0005_linkguard,
     m0006_safety,
+    m0007_notices,
 )
 
 Migration = Callable[[sa.Connection], None]
@@ -25,4 +26,5 @@ MIGRATIONS: list[tuple[int, Migration]] = [
     (4, m0004_taxii_peers.upgrade),
     (5, m0005_linkguard.upgrade),
     (6, m0006_safety.upgrade),
+    (7, m0007_notices.upgrade),
 ]
