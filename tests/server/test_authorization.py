@@ -24,7 +24,10 @@ PUBLIC = {
     ("GET", "/v1/health"): "liveness for load balancers; reveals no data",
     ("GET", "/metrics"): "loopback-only; counts without identities",
     ("GET", "/v1/openapi.json"): "the public API description",
+    ("GET", "/v1/transparency/latest"): "the published transparency report: counts only",
+    ("GET", "/transparency"): "the published transparency report as a page: counts only",
     ("GET", "/v1/notices/key"): "the notice public key; clients pin it when they join",
+    ("GET", "/v1/keylog/key"): "the key log's public key; clients pin it when they join",
 }
 
 

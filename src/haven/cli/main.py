@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 import haven
-from haven.cli import admin, audit, bench, client, intel, moderation, relay, serve
+from haven.cli import admin, audit, bench, client, intel, moderation, relay, serve, transparency
 
 app = typer.Typer(
     name="haven",
@@ -22,6 +22,7 @@ admin.app.add_typer(moderation.account_app, name="account")
 admin.app.add_typer(moderation.notice_app, name="notice")
 app.add_typer(admin.app, name="admin")
 app.add_typer(audit.app, name="audit")
+app.add_typer(transparency.app, name="transparency")
 app.add_typer(intel.app, name="intel")
 relay.app.command("add")(client.relay_add)
 app.add_typer(relay.app, name="relay")

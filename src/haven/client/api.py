@@ -17,10 +17,12 @@ from haven.core.wire import (
     AppealInfo,
     AttachmentCreated,
     ClaimResponse,
+    ConsistencyProof,
     DeviceCredentials,
     DeviceList,
     EnvelopeBatch,
     KeyCount,
+    KeyLogKey,
     LinkHashes,
     LinkListUpdate,
     NoticeKey,
@@ -246,6 +248,16 @@ class HavenApi:
 
     async def notice_key(self) -> NoticeKey:
         result: NoticeKey = await self._model(NoticeKey, "GET", "/v1/notices/key")
+        return result
+
+    async def key_log_key(self) -> KeyLogKey:
+        result: KeyLogKey = await self._model(KeyLogKey, "GET", "/v1/keylog/key")
+        return result
+
+    async def key_log_consistency(self, old: int, new: int) -> ConsistencyProof:
+        result: ConsistencyProof = await self._model(
+            ConsistencyProof, "GET", "/v1/keylog/consistency", params={"from": old, "to": new}
+        )
         return result
 
     async def notices(self) -> list[SignedNotice]:

@@ -15,6 +15,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from haven.client import core
+from haven.client import keytransparency as kt
 from haven.client.api import ApiError, HavenApi, Unreachable
 from haven.client.core import Targets
 from haven.client.links import LinkChecker, Verdict
@@ -37,7 +38,7 @@ from haven.client.profile import ClientState, Group, Profile, new_pickle_key
 from haven.client.stream import EnvelopeStream
 from haven.core import b64, clock, ids, relaylink
 from haven.core import notices as signed_notices
-from haven.core.wire import Envelope
+from haven.core.wire import DeviceList, Envelope
 from haven.crypto import attachments, franking
 from haven.crypto.errors import CryptoError, DecryptionFailed
 from haven.crypto.identity import DeviceIdentity, verify_key_signature
@@ -195,8 +196,10 @@ class Messenger:
         return messenger
 
     async def pin_notice_key(self) -> None:
-        """Trust on first use: the key notices must be signed with from now on."""
+        """Trust on first use: the keys notices and key-log heads must be signed with from
+        now on."""
         self.state.notice_key = (await self.api.notice_key()).key
+        self.state.key_log_key = (await self.api.key_log_key()).key
         self.save()
 
     def add_relay(self, link: str) -> str:
@@ -247,6 +250,10 @@ class Messenger:
         identity key changed is refused. Sending to a verified contact whose devices changed
         since verification is held until the person verifies again."""
         listed = await self.api.devices(account_id)
+        try:
+            await self._check_key_log(account_id, listed)
+        except kt.KeyTransparencyError as exc:
+            raise IdentityChanged(str(exc)) from None
         pinned = self.state.devices.setdefault(account_id, {})
         current: dict[str, dict[str, str]] = {}
         for device in listed.devices:
@@ -267,6 +274,26 @@ class Messenger:
                 "was sent. Compare safety numbers again (`haven verify`) and accept to continue"
             )
         return current
+
+    async def _check_key_log(self, account_id: str, listed: DeviceList) -> None:
+        """Nothing is trusted from a device list the server's key log does not vouch for."""
+        if listed.transparency is None:
+            raise kt.KeyTransparencyError("the server sent no key-log proofs")
+        if self.state.key_log_key is None:  # a profile from before key transparency
+            self.state.key_log_key = (await self.api.key_log_key()).key
+        head = kt.check_head(self.state.key_log_key, listed.transparency.head)
+        last = self.state.key_log_head
+        if kt.needs_consistency(last, head) and last is not None:
+            proof = await self.api.key_log_consistency(int(last["size"]), head.head.size)
+            kt.check_extends(last, head, proof.path)
+        elif last is not None and b64.decode(last["root"]) != head.head.root:
+            raise kt.KeyTransparencyError(
+                "the key log has two different histories of the same length: history was rewritten"
+            )
+        kt.check_devices(account_id, listed, head)
+        if last is None or head.head.size >= int(last["size"]):
+            self.state.key_log_head = kt.remembered(head)
+            self.save()
 
     def _name_of(self, account_id: str) -> str:
         names = [n for n, a in self.state.contacts.items() if a == account_id]

@@ -63,6 +63,8 @@ class ClientState:
     outbox: list[dict[str, Any]] = field(default_factory=list)
     relays: list[str] = field(default_factory=list)  # invite links, tried when direct fails
     notice_key: str | None = None  # the server's notice-signing key, pinned when we joined
+    key_log_key: str | None = None  # the server's key-log signing key, pinned when we joined
+    key_log_head: dict[str, Any] | None = None  # the latest key-log head seen: size, root
 
     def to_json(self) -> bytes:
         return json.dumps(
@@ -99,6 +101,8 @@ class ClientState:
                 "outbox": self.outbox,
                 "relays": self.relays,
                 "notice_key": self.notice_key,
+                "key_log_key": self.key_log_key,
+                "key_log_head": self.key_log_head,
             }
         ).encode()
 
@@ -138,6 +142,8 @@ class ClientState:
             outbox=data["outbox"],
             relays=data.get("relays", []),  # profiles from before relays existed have none
             notice_key=data.get("notice_key"),
+            key_log_key=data.get("key_log_key"),
+            key_log_head=data.get("key_log_head"),
         )
 
 

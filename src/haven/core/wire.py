@@ -83,9 +83,41 @@ class DeviceInfo(Model):
     created_at: int
 
 
+class SignedHead(Model):
+    """A signed Merkle tree head (haven.merkle.heads), binary fields base64."""
+
+    size: int
+    root: str
+    timestamp: int
+    signature: str
+
+
+class BindingProof(Model):
+    device_id: Id
+    index: int
+    entry: str  # the key-log binding, canonical JSON
+    path: list[str]  # inclusion proof, base64 hashes
+
+
+class KeyTransparency(Model):
+    head: SignedHead
+    proofs: list[BindingProof]
+
+
 class DeviceList(Model):
     account_id: Id
     devices: list[DeviceInfo]
+    transparency: KeyTransparency | None = None
+
+
+class KeyLogKey(Model):
+    key: str  # base64 raw Ed25519 public key of the key log; clients pin it
+
+
+class ConsistencyProof(Model):
+    old_size: int
+    new_size: int
+    path: list[str]
 
 
 class SignedKey(Model):

@@ -13,7 +13,8 @@ import haven
 from haven.core import clock, limits
 from haven.core.config import Config
 from haven.linkguard.updates import ListUpdates
-from haven.safety import auditlog, notices
+from haven.safety import auditlog, keylog, notices
+from haven.safety.keylog import KeyLog
 from haven.safety.reports import load_or_create_stamp_key
 from haven.server import errors
 from haven.server.bus import LocalBus, RedisBus
@@ -33,6 +34,10 @@ from haven.server.routes import (
     standing,
     stream,
     taxii,
+    transparency,
+)
+from haven.server.routes import (
+    keylog as keylog_routes,
 )
 from haven.server.routes import (
     notices as notice_routes,
@@ -74,6 +79,7 @@ def create_app(config: Config) -> FastAPI:
             link_lists=ListUpdates(stores),
             audit_key=auditlog.load_or_create_key(config.data_dir),
             notice_key=notices.load_or_create_key(config.data_dir),
+            key_log=KeyLog(stores, keylog.load_or_create_key(config.data_dir)),
             stamp_key=load_or_create_stamp_key(config.data_dir),
         )
         bus.on_revoke(state.credentials.evict)
@@ -99,7 +105,7 @@ def create_app(config: Config) -> FastAPI:
     )
     errors.install(app)
     routers = (accounts, standing, keys, messages, attachments, stream, health, taxii, linkguard,
-               reports, notice_routes, moderation)  # fmt: skip
+               reports, notice_routes, keylog_routes, moderation, transparency)  # fmt: skip
     for module in routers:
         app.include_router(module.router)
     app.add_middleware(

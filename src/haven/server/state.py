@@ -9,6 +9,7 @@ from starlette.requests import HTTPConnection
 
 from haven.core.config import Config
 from haven.linkguard.updates import ListUpdates
+from haven.safety.keylog import KeyLog
 from haven.server.bus import LocalBus
 from haven.server.credentials import CredentialCache
 from haven.server.metrics import Metrics
@@ -27,6 +28,7 @@ class ServerState:
     link_lists: ListUpdates
     audit_key: Ed25519PrivateKey
     notice_key: Ed25519PrivateKey
+    key_log: KeyLog
     stamp_key: bytes  # delivery stamps (franking); a MAC key, never a decryption key
 
 

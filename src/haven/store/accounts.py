@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from haven.core import clock
 from haven.core.errors import ErrorCode, HavenError
 from haven.store.database import Database
 from haven.store.interfaces import DeviceRecord, Identity
 from haven.store.queues import delete_orphaned_envelopes
-from haven.store.tables import account_standing, accounts, devices, invites, queue
+from haven.store.tables import account_standing, accounts, devices, invites, key_log, queue
 
 _DEVICE_COLUMNS = (
     devices.c.account_id,
@@ -143,6 +145,11 @@ class SqlAccountStore:
         def work(conn: sa.Connection) -> bool:
             queued = sa.select(queue.c.envelope_id).where(queue.c.device_id == device_id)
             envelope_ids = list(conn.scalars(queued).all())
+            keys = conn.execute(
+                sa.select(devices.c.curve25519, devices.c.ed25519).where(
+                    devices.c.device_id == device_id
+                )
+            ).first()
             deleted = conn.execute(
                 sa.delete(devices).where(
                     devices.c.device_id == device_id, devices.c.account_id == account_id
@@ -150,6 +157,8 @@ class SqlAccountStore:
             )
             if deleted.rowcount != 1:
                 return False
+            removed = None if keys is None else Identity(keys.curve25519, keys.ed25519)
+            _log_binding(conn, "removed", account_id, device_id, removed, clock.now_ms())
             delete_orphaned_envelopes(conn, envelope_ids)
             return True
 
@@ -174,3 +183,35 @@ def _insert_device(
             created_at=now,
         )
     )
+    _log_binding(conn, "added", account_id, device_id, identity, now)
+
+
+def binding(event: str, account_id: str, device_id: str, identity: Identity | None, at: int) -> str:
+    """The key-log entry for a device gaining or losing its identity keys (canonical JSON)."""
+    keys = (
+        None
+        if identity is None
+        else {"curve25519": identity.curve25519, "ed25519": identity.ed25519}
+    )
+    entry = {"event": event, "account": account_id, "device": device_id, "keys": keys, "at": at}
+    return json.dumps(entry, sort_keys=True, separators=(",", ":"))
+
+
+def _log_binding(
+    conn: sa.Connection,
+    event: str,
+    account_id: str,
+    device_id: str,
+    identity: Identity | None,
+    now: int,
+) -> None:
+    if conn.dialect.name == "postgresql":
+        # Entries must become visible in the order of their positions, or a reader could
+        # skip one committed late; devices are added rarely, so they take turns here.
+        conn.execute(sa.text("LOCK TABLE key_log IN SHARE ROW EXCLUSIVE MODE"))
+    conn.execute(
+        sa.insert(key_log).values(
+            account_id=account_id, device_id=device_id,
+            data=binding(event, account_id, device_id, identity, now), created_at=now,
+        )
+    )  # fmt: skip

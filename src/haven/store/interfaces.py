@@ -513,3 +513,23 @@ class AuditStore(Protocol):
         """False when a head for this size exists (heads are never replaced)."""
 
     async def heads(self) -> list[AuditHeadRow]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class KeyLogRow:
+    seq: int  # 1-based position in the key log
+    account_id: str
+    device_id: str
+    data: str  # canonical JSON binding: the Merkle leaf
+
+
+class KeyLogStore(Protocol):
+    async def entries(self, after: int = 0) -> list[KeyLogRow]: ...
+
+    async def entries_for(self, account_id: str) -> list[KeyLogRow]: ...
+
+    async def put_head(self, head: AuditHeadRow) -> bool:
+        """False when a head for this size exists (heads are never replaced)."""
+
+    async def head(self, size: int | None = None) -> AuditHeadRow | None:
+        """The head for `size`, or the latest."""

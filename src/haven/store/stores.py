@@ -16,6 +16,7 @@ from haven.store.interfaces import (
     BlobStore,
     IntelStore,
     InviteStore,
+    KeyLogStore,
     KeyStore,
     LinkguardStore,
     ModerationStore,
@@ -26,6 +27,7 @@ from haven.store.interfaces import (
     ReportStore,
 )
 from haven.store.invites import SqlInviteStore
+from haven.store.keylog import SqlKeyLogStore
 from haven.store.keys import SqlKeyStore
 from haven.store.linkguard import SqlLinkguardStore
 from haven.store.moderation import (
@@ -57,6 +59,7 @@ class Stores:
     audit: AuditStore
     reports: ReportStore
     notices: NoticeStore
+    keylog: KeyLogStore
 
 
 @contextlib.asynccontextmanager
@@ -92,4 +95,5 @@ async def open_stores(url: str) -> Stores:
         audit=SqlAuditStore(db),
         reports=SqlReportStore(db),
         notices=SqlNoticeStore(db),
+        keylog=SqlKeyLogStore(db),
     )

@@ -326,3 +326,25 @@ notices = sa.Table(
     sa.Column("created_at", sa.BigInteger, nullable=False),
     sa.Column("signature", sa.LargeBinary(64), nullable=True),
 )
+
+# Key transparency: each binding of identity keys to a device, as canonical JSON (the Merkle
+# leaf is the hash of exactly these bytes). Written in the transaction that adds or removes
+# the device, so no device exists that the log does not show.
+key_log = sa.Table(
+    "key_log",
+    metadata,
+    sa.Column("seq", SeqId, primary_key=True, autoincrement=True),
+    sa.Column("account_id", sa.String(32), nullable=False, index=True),
+    sa.Column("device_id", sa.String(32), nullable=False),
+    sa.Column("data", sa.Text, nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+)
+
+key_log_heads = sa.Table(
+    "key_log_heads",
+    metadata,
+    sa.Column("size", sa.BigInteger, primary_key=True),
+    sa.Column("root", sa.LargeBinary(32), nullable=False),
+    sa.Column("timestamp", sa.BigInteger, nullable=False),
+    sa.Column("signature", sa.LargeBinary(64), nullable=False),
+)

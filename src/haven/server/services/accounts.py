@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-from haven.core import clock, ids, limits
+from haven.core import b64, clock, ids, limits
 from haven.core.config import Registration
 from haven.core.errors import ErrorCode, HavenError
-from haven.core.wire import DeviceCredentials, DeviceInfo, DeviceList, IdentityKeys
+from haven.core.wire import (
+    BindingProof,
+    DeviceCredentials,
+    DeviceInfo,
+    DeviceList,
+    IdentityKeys,
+    KeyTransparency,
+    SignedHead,
+)
 from haven.server.state import ServerState
 from haven.store.interfaces import DeviceRecord, Identity
 
@@ -51,7 +59,21 @@ async def list_devices(state: ServerState, account_id: str) -> DeviceList:
     found = await state.stores.accounts.devices(account_id)
     if found is None:
         raise HavenError(ErrorCode.NOT_FOUND, "no such account")
+    head = await state.key_log.head(clock.now_ms())
+    proofs = await state.key_log.proofs(account_id, [d.device_id for d in found], head.size)
+    transparency = KeyTransparency(
+        head=SignedHead(
+            size=head.head.size, root=b64.encode(head.head.root),
+            timestamp=head.head.timestamp_ms, signature=b64.encode(head.signature),
+        ),
+        proofs=[
+            BindingProof(device_id=p.device_id, index=p.index, entry=p.entry,
+                         path=[b64.encode(h) for h in p.path])
+            for p in proofs
+        ],
+    )  # fmt: skip
     return DeviceList(
+        transparency=transparency,
         account_id=account_id,
         devices=[
             DeviceInfo(

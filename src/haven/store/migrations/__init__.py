@@ -15,6 +15,7 @@ from haven.store.migrations import (
     m0005_linkguard,
     m0006_safety,
     m0007_notices,
+    m0008_key_log,
 )
 
 Migration = Callable[[sa.Connection], None]
@@ -27,4 +28,5 @@ MIGRATIONS: list[tuple[int, Migration]] = [
     (5, m0005_linkguard.upgrade),
     (6, m0006_safety.upgrade),
     (7, m0007_notices.upgrade),
+    (8, m0008_key_log.upgrade),
 ]
