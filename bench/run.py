@@ -368,12 +368,50 @@ def relay_rows(quick: bool) -> list[Row]:
     ]  # fmt: skip
 
 
+def merkle_rows(quick: bool) -> list[Row]:
+    print("merkle (audit log and key transparency) ...", flush=True)
+    from bench import merkle
+
+    figures = merkle.measure(quick)
+    ours, theirs = figures["haven"], figures.get("sigstore")
+    entries = ours["entries"]
+    return [
+        Row(
+            f"audit log: append {entries:,} entries (batched) and verify the whole log",
+            {
+                "appends/s": ours["append_per_s"],
+                "verified entries/s": ours["verify_log_entries_per_s"],
+            },
+            None,
+            ["no anchor: no reference Merkle log takes batched appends in Python"],
+        ),
+        compare(
+            "Merkle inclusion proof verification (leaf hash included)",
+            ours["inclusion_verify_with_leaf_hash_us"],
+            None if theirs is None else theirs["inclusion_verify_with_leaf_hash_us"],
+            "µs",
+            higher=False,
+            notes=["anchor: sigstore's RFC 6962 verifier (a port of Trillian's); target < 100 µs"],
+        ),
+        Row(
+            "Merkle proofs: inclusion generate, consistency generate / verify",
+            {
+                "inclusion gen µs": ours["inclusion_generate_us"],
+                "consistency gen µs": ours["consistency_generate_us"],
+                "consistency verify µs": ours["consistency_verify_us"],
+            },
+            None,
+        ),
+    ]
+
+
 GROUPS: dict[str, Callable[[bool], list[Row]]] = {
     "delivery": lambda quick: delivery_rows(quick) + idle_rows(quick),
     "e2ee": e2ee_rows,
     "intel": lambda quick: intel_rows(),
     "linkguard": linkguard_rows,
     "relay": relay_rows,
+    "merkle": merkle_rows,
 }
 
 

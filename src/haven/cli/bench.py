@@ -14,7 +14,7 @@ import typer
 
 from haven.cli.common import fail
 
-NAMES = ("delivery", "e2ee", "intel", "linkguard", "relay")
+NAMES = ("delivery", "e2ee", "intel", "linkguard", "relay", "merkle")
 SOURCE_ROOT = Path(__file__).resolve().parents[3]
 
 
