@@ -81,3 +81,19 @@ async def test_suspend_appeal_reverse_and_audit(
     tampered = haven("audit", "verify", *data, check=False)
     assert tampered.returncode == 1
     assert "entry 1" in tampered.stdout
+
+
+def test_legal_requests_are_recorded_in_the_audit_log(tmp_path: Path) -> None:
+    data = ["--data-dir", str(tmp_path), "--db", f"sqlite:///{tmp_path / 'h.sqlite3'}"]
+    recorded = haven(
+        "admin", "legal-request", "--authority", "District court", "--request",
+        "subscriber data for one account", "--response", "refused", "--accounts", "1", *data,
+    )  # fmt: skip
+    assert "recorded as audit entry 1" in recorded.stderr
+    [line] = haven("audit", "show", *data, "--json").stdout.splitlines()
+    entry = json.loads(line)["entry"]
+    assert (entry["kind"], entry["response"], entry["accounts"]) == ("legal_request", "refused", 1)
+    assert "verified: 1 entries, 1 signed heads" in haven("audit", "verify", *data).stdout
+    bad = haven("admin", "legal-request", "--authority", "x", "--request", "y",
+                "--response", "maybe", *data, check=False)  # fmt: skip
+    assert bad.returncode == 2

@@ -11,7 +11,8 @@ import httpx
 import pytest
 import websockets
 
-from haven.core import b64
+from haven.core import b64, ids
+from haven.store.stores import Stores
 from tests.e2e.test_durability import register
 from tests.processes import ServerProcess
 from tests.server.conftest import DeviceKeys
@@ -87,3 +88,34 @@ async def test_device_removed_through_a_is_refused_at_once_by_b(
         # The stream closing proves B heard the revocation, so its cache is clean too.
         refused = await via_b.get("/v1/keys/count", headers=phone_auth)
         assert refused.status_code == 401
+
+
+async def test_suspension_through_a_closes_streams_held_by_b(
+    launch: type[ServerProcess], pg_stores: Stores, pg_url: str, redis_url: str, tmp_path: Path
+) -> None:
+    operator_id = ids.new_id()
+    token = ids.operator_token(operator_id)
+    await pg_stores.operators.create(
+        operator_id, "moderator", "moderator", ids.token_digest(token), 1
+    )
+    staff = {"Authorization": f"Bearer {token}"}
+    a = launch(tmp_path, pg_url, redis=redis_url).start()
+    b = launch(tmp_path, pg_url, redis=redis_url).start()
+    async with (
+        httpx.AsyncClient(base_url=a.url, timeout=30) as via_a,
+        httpx.AsyncClient(base_url=b.url, timeout=30) as via_b,
+    ):
+        address, alice = await register(via_a)
+        assert (await via_b.get("/v1/keys/count", headers=alice)).status_code == 200
+        ws_url = b.url.replace("http://", "ws://") + "/v1/stream"
+        async with websockets.connect(ws_url, additional_headers=alice) as stream:
+            acted = await via_a.post(
+                f"/v1/admin/accounts/{address['account_id']}/actions",
+                json={"action": "suspend", "reason": "spam"},
+                headers=staff,
+            )
+            assert acted.status_code == 201, acted.text
+            with pytest.raises(websockets.ConnectionClosed):
+                await asyncio.wait_for(stream.recv(), 30)
+        refused = await via_b.get("/v1/keys/count", headers=alice)
+        assert (refused.status_code, refused.json()["error"]["code"]) == (403, "account_suspended")

@@ -18,6 +18,7 @@ app = typer.Typer(
 app.command("up")(serve.up)
 app.command("server")(serve.server)
 admin.app.command("create-admin")(moderation.create_admin)
+admin.app.command("legal-request")(moderation.legal_request)
 admin.app.add_typer(moderation.account_app, name="account")
 admin.app.add_typer(moderation.notice_app, name="notice")
 app.add_typer(admin.app, name="admin")

@@ -17,7 +17,9 @@ from rich.table import Table
 
 from haven.cli.common import ConfigFile, DataDir, DbUrl, err, fail, load_config, out, run
 from haven.core import clock, ids
+from haven.safety import auditlog
 from haven.safety.policy import REASONS, Action
+from haven.safety.records import audit_entry
 from haven.store.stores import stores_at
 
 account_app = typer.Typer(
@@ -221,3 +223,43 @@ def notice_send(
     body = {"accounts": accounts, "template": template, "language": language}
     sent = _call("POST", "/v1/admin/notices", server, token_file, body)
     err.print(f"{len(sent['notice_ids'])} notice(s) sent")
+
+
+def legal_request(
+    authority: Annotated[str, typer.Option("--authority", help="Who asked (court, agency).")],
+    request: Annotated[
+        str, typer.Option("--request", help="What was asked for, in general terms.")
+    ],
+    response: Annotated[str, typer.Option("--response", help="complied, refused or partial.")],
+    accounts: Annotated[
+        int, typer.Option("--accounts", min=0, help="How many accounts it concerned.")
+    ] = 0,
+    data_dir: DataDir = None,
+    db: DbUrl = None,
+    config_file: ConfigFile = None,
+) -> None:
+    """Record a government or legal request and the response given. It goes into the
+    audit log under a new signed head, and into the transparency report's counts."""
+    if response not in ("complied", "refused", "partial"):
+        raise typer.BadParameter("complied, refused or partial", param_hint="--response")
+    for label, value in (("--authority", authority), ("--request", request)):
+        if not value.strip() or len(value) > 300 or not value.isprintable():
+            raise typer.BadParameter("1-300 printable characters", param_hint=label)
+    cfg = load_config(config_file, data_dir=data_dir, db=db)
+    try:
+        key = auditlog.load_or_create_key(cfg.data_dir)
+    except auditlog.AuditKeyError as exc:
+        fail(str(exc))
+
+    async def record() -> int:
+        now = clock.now_ms()
+        entry = audit_entry(
+            "legal_request", now, authority=authority, request=request, response=response,
+            accounts=accounts,
+        )  # fmt: skip
+        async with stores_at(cfg.database_url) as stores:
+            position = await stores.audit.append(entry)
+            await auditlog.seal(stores, key, now)
+        return position
+
+    err.print(f"recorded as audit entry {run(record())}")
