@@ -246,6 +246,7 @@ async def dial(link: RelayLink, within: float) -> _RelaySide:
     if der is None or not hmac.compare_digest(spki_pin(der), link.pin):
         side.opened.cancel()  # nobody will wait for it now
         transport.abort()
+        await asyncio.sleep(0)  # let the socket close before the caller's loop may end
         raise RelayPinMismatch(
             f"the relay at {where} presented a different certificate than its invite link "
             "pins; the connection may be intercepted, so nothing was sent"
@@ -256,9 +257,11 @@ async def dial(link: RelayLink, within: float) -> _RelaySide:
             await side.opened
     except TimeoutError:
         transport.abort()
+        await asyncio.sleep(0)
         raise RelayUnreachable(f"the relay at {where} did not answer in time") from None
     except RelayUnreachable:
         transport.abort()
+        await asyncio.sleep(0)
         raise
     return side
 
@@ -294,6 +297,10 @@ class _LocalSide(asyncio.Protocol):
             return
         self.tunnel.last_error = None
         self.relay = relay
+        # Kept until the connection is really gone: a relay side whose local side closed
+        # first may still be finishing its TLS close when the tunnel shuts down.
+        self.tunnel.relay_sides.add(relay)
+        relay.lost.add_done_callback(lambda _: self.tunnel.relay_sides.discard(relay))
         relay.attach(self)
         self.transport.resume_reading()
 
@@ -346,6 +353,7 @@ class RelayTunnel:
         self.link = parse(link) if isinstance(link, str) else link
         self.timeout = timeout
         self.live: set[_LocalSide] = set()
+        self.relay_sides: set[_RelaySide] = set()
         self.last_error: RelayUnreachable | None = None
         self._server: asyncio.Server | None = None
         self.port = 0
@@ -370,13 +378,10 @@ class RelayTunnel:
     async def __aexit__(self, *_: object) -> None:
         if self._server is not None:
             self._server.close()
-        closing = []
         for local in list(self.live):
-            if local.relay is not None:
-                closing.append(local.relay.hang_up())
             if local.transport is not None:
                 local.transport.abort()
-        await asyncio.gather(*closing)
+        await asyncio.gather(*(relay.hang_up() for relay in list(self.relay_sides)))
         await asyncio.sleep(0)  # let the aborted local connections finish closing
         if self._server is not None:
             with contextlib.suppress(TimeoutError):
