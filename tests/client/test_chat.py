@@ -11,6 +11,7 @@ from textual.widgets import Input, Label, ListView, RichLog
 
 from haven.client.chat import ChatApp, ConversationItem
 from tests.client.conftest import MakeClient
+from tests.server.conftest import Server
 
 pytestmark = pytest.mark.anyio
 
@@ -92,3 +93,35 @@ def test_composer_commands() -> None:
     for bad in ("/attach ", '/attach "unclosed'):
         with pytest.raises(ValueError):  # noqa: PT011 - shlex/unpacking errors are both ValueError
             parse_composer(bad)
+
+
+async def test_chat_shows_signed_notices_apart_from_messages(
+    make_client: MakeClient, server: Server, db_url: str
+) -> None:
+    from haven.core import ids
+    from haven.store.stores import stores_at
+
+    alice, stranger = await make_client("alice"), await make_client("stranger")
+    operator_id = ids.new_id()
+    token = ids.operator_token(operator_id)
+    async with stores_at(db_url) as stores:
+        await stores.operators.create(operator_id, "ops", "admin", ids.token_digest(token), 1)
+    sent = await server.http.post(
+        "/v1/admin/notices",
+        json={"accounts": [alice.state.account_id], "template": "state_sponsored"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert sent.status_code == 201
+    await stranger.send_text(alice.state.account_id, "SECURITY NOTICE (signed by your operator)")
+    app = ChatApp(alice, poll_seconds=0.2)
+    async with app.run_test(size=(120, 40)) as pilot:
+
+        def alerts() -> list[object]:
+            return [n for n in app._notifications if n.title.startswith("SECURITY NOTICE")]
+
+        await wait_for(lambda: len(alerts()) > 0, pilot)
+        await pilot.pause(0.5)
+        # The stranger's imitation is never an alert, whatever it says.
+        [notice] = [n for n in app._notifications if n.title.startswith("SECURITY NOTICE")]
+        assert "Government-backed" in notice.title
+        assert notice.severity == "warning"

@@ -74,6 +74,23 @@ class ChatApp(App[None]):
         self.title = f"Haven — {self.messenger.state.account_id[:8]}"
         await self.reload_conversations()
         self._poller = asyncio.create_task(self._poll())
+        self.run_worker(self.show_notices(), exclusive=False)
+
+    async def show_notices(self) -> None:
+        """Signed notices from the operator appear as their own kind of alert, outside the
+        conversation log: nothing a person sends can ever be displayed this way."""
+        with contextlib.suppress(Unreachable, ApiError):
+            for notice in await self.messenger.notices():
+                if notice["verified"]:
+                    self.notify(
+                        escape(notice["body"]),
+                        title=f"SECURITY NOTICE (signed by your operator): {notice['title']}",
+                        severity="warning",
+                        timeout=24 * 3600,
+                        markup=True,
+                    )
+                else:
+                    self.notify(notice["error"], title="Refused notice", severity="error")
 
     async def on_unmount(self) -> None:
         if self._poller is not None:
