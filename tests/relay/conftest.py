@@ -160,7 +160,11 @@ def client_context() -> ssl.SSLContext:
 
 def tls_connect(port: int, sni: str | None = "localhost") -> ssl.SSLSocket:
     raw = socket.create_connection(("127.0.0.1", port), timeout=WAIT)
-    return client_context().wrap_socket(raw, server_hostname=sni)
+    try:
+        return client_context().wrap_socket(raw, server_hostname=sni)
+    except BaseException:
+        raw.close()  # a refused handshake must not leave the socket to the collector
+        raise
 
 
 def read_response(sock: socket.socket, head_only: bool = False) -> tuple[bytes, bytes]:

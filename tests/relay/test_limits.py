@@ -68,6 +68,11 @@ def test_per_address_cap(strict: RelayThread) -> None:
     assert fetch_root(strict.port).startswith(b"HTTP/1.1 200 OK")  # a slot is free again
 
 
+def send_one_byte(port: int) -> None:
+    with tls_connect(port) as sock:
+        sock.sendall(b"x")
+
+
 def fetch_root(port: int) -> bytes:
     with tls_connect(port) as sock:
         sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -78,7 +83,7 @@ def test_max_connections(tmp_path: Path, upstream: Upstream) -> None:
     relay = RelayThread(tmp_path / "relay", upstream.port, max_connections=1).start()
     try:
         with tls_connect(relay.port), pytest.raises(REFUSED):
-            tls_connect(relay.port).sendall(b"x")
+            send_one_byte(relay.port)
         assert relay.totals()["refused_full"] == 1
     finally:
         relay.stop()
@@ -124,6 +129,6 @@ def test_drain_lets_an_open_stream_finish(relay: RelayThread) -> None:
         relay.run_in_loop(lambda: relay.server.hub.__setattr__("draining", True))
         # Draining: a new connection is refused, the open stream still works.
         with pytest.raises(REFUSED):
-            tls_connect(relay.port).sendall(b"x")
+            send_one_byte(relay.port)
         sock.sendall(b"after drain began")
         assert sock.recv(100) == b"after drain began"
