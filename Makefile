@@ -10,12 +10,13 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 
 DATA_DIR ?= ./haven-data
 
-.PHONY: up test lint typecheck imports unit bench install clean help
+.PHONY: up test lint typecheck imports unit bench soak install clean help
 
 help:
 	@echo "make up     run Haven (server on SQLite, data in $(DATA_DIR))"
 	@echo "make test   install everything and run lint, types, import contracts and all tests"
 	@echo "make bench  run the benchmarks and rewrite BENCHMARKS.md"
+	@echo "make soak   fuzz every parser of hostile input (SOAK_SECONDS each) with atheris"
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -47,6 +48,15 @@ test: lint typecheck imports unit
 
 bench: install
 	$(BIN)/python -m bench.run
+
+# Fuzzing (fuzz/): each harness for SOAK_SECONDS under atheris, which `install` puts in .venv
+# (dev dependency; Linux x86-64 only: elsewhere this says so and stops). Corpora, logs,
+# findings and summary.md go to SOAK_DIR; the seeds in fuzz/corpus/ are never written.
+SOAK_SECONDS ?= 60
+SOAK_DIR ?= $(or $(TMPDIR),/tmp)/haven-soak
+
+soak: install
+	$(BIN)/python -m fuzz.soak --seconds $(SOAK_SECONDS) --out $(SOAK_DIR)
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .mypy_cache .ruff_cache

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Annotated
 
 import typer
@@ -52,3 +53,6 @@ def main(
     ] = False,
 ) -> None:
     """Haven command line."""
+    # Databases, keys, profiles and received files are for their owner only: every file
+    # any haven command creates starts private, whatever the caller's umask.
+    os.umask(0o077)

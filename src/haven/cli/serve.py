@@ -30,6 +30,7 @@ Redis = Annotated[
 
 def _prepare(cfg: Config) -> None:
     cfg.data_dir.mkdir(parents=True, exist_ok=True)
+    cfg.data_dir.chmod(0o700)  # the database and the signing keys live here
     setup_logging(cfg.log_level)
 
 

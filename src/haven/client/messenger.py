@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -67,6 +68,13 @@ def _parse_relay(link: str) -> relaylink.RelayLink:
         return relaylink.parse(link)
     except relaylink.RelayLinkError as exc:
         raise MessengerError(f"not a usable relay link: {exc}") from None
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+    path.chmod(0o600)  # an existing file keeps its old mode through O_CREAT
 
 
 def _api(state: ClientState) -> HavenApi:
@@ -723,6 +731,9 @@ class Messenger:
         # The name is the sender's: never let it choose where the file goes.
         safe = hashlib.sha256(ref.name.encode()).hexdigest()[:8] + "-" + Path(ref.name).name
         target = self.profile.attachments_dir / message_id / safe.replace("/", "_")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        await asyncio.to_thread(target.write_bytes, data)
+        # Decrypted files are for this user only, whatever the process umask says.
+        for directory in (self.profile.attachments_dir, target.parent):
+            directory.mkdir(mode=0o700, exist_ok=True)
+            directory.chmod(0o700)
+        await asyncio.to_thread(_write_private, target, data)
         return {"name": ref.name, "path": str(target), "size": len(data)}

@@ -12,7 +12,11 @@ from pydantic import ValidationError
 from websockets.asyncio.client import ClientConnection
 
 from haven.client.api import Unreachable
+from haven.core import logprivacy
 from haven.core.wire import Envelope, StreamEnvelope
+
+# The websockets client logs handshake headers (the device token) at debug level.
+logprivacy.protect("websockets.client")
 
 
 class EnvelopeStream:

@@ -42,7 +42,9 @@ PROOF_CHARS = 75  # unpadded base64url of PROOF_BYTES
 DEFAULT_WINDOW_SECONDS = 120
 
 _B64URL = re.compile(r"[A-Za-z0-9_-]*")
-_HOSTNAME = re.compile(r"(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.?)+")
+# One label at a time: the single regex this replaced backtracked exponentially on a long
+# run of digits (a crafted link could hang the client, found by fuzzing).
+_LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 _PORT = re.compile(r"[0-9]{1,5}")
 
 
@@ -81,7 +83,14 @@ def is_ip_literal(host: str) -> bool:
 
 
 def _valid_host(host: str) -> bool:
-    return is_ip_literal(host) or bool(_HOSTNAME.fullmatch(host))
+    return is_ip_literal(host) or _is_hostname(host)
+
+
+def _is_hostname(host: str) -> bool:
+    if not 1 <= len(host) <= 253:
+        return False
+    labels = host[:-1].split(".") if host.endswith(".") else host.split(".")
+    return all(_LABEL.fullmatch(label) for label in labels)
 
 
 @dataclass(frozen=True)

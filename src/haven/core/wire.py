@@ -373,7 +373,7 @@ class Standing(Model):
 
 
 class AppealRequest(Model):
-    action_id: int = Field(ge=1)
+    action_id: int = Field(ge=1, le=2**62)
     text: str = Field(min_length=1, max_length=2000)
 
 
@@ -398,7 +398,7 @@ class ReportRequest(Model):
 
     envelope_id: Id
     sender: DeviceAddress
-    server_time: int = Field(ge=0)
+    server_time: int = Field(ge=0, le=2**62)
     franking_tag: str = Field(max_length=64)
     delivery_stamp: str = Field(max_length=64)
     content: str = Field(max_length=(64 * 1024 * 4) // 3 + 4)

@@ -277,7 +277,10 @@ def _unpack(path: Path, into: Path) -> list[tuple[Path, str]]:
         else:
             with gzip.open(path, "rb") as stream:
                 copy(stream, path.stem)
-    except (zipfile.BadZipFile, gzip.BadGzipFile, EOFError, zlib.error, NotImplementedError) as e:
+    except (
+        zipfile.BadZipFile, gzip.BadGzipFile, EOFError, zlib.error, NotImplementedError,
+        UnicodeDecodeError, OSError,
+    ) as e:  # fmt: skip
         raise ParseError(f"{path}: a damaged or unsupported archive ({e})") from None
     except RuntimeError as exc:  # zipfile: an encrypted member
         raise ParseError(f"{path}: {exc}") from None
@@ -329,7 +332,7 @@ def _stix(path: Path, origin: _OriginFactory) -> Iterator[Item]:
         raise ParseError(f"{path}: {size} bytes is over the {MAX_FILE_BYTES}-byte limit")
     try:
         bundle = _STIX_BUNDLE.decode(path.read_bytes())
-    except (msgspec.MsgspecError, RecursionError):
+    except (msgspec.MsgspecError, RecursionError, UnicodeDecodeError):
         # Not a plain well-formed bundle (a BOM, bad UTF-8, a non-object among the objects,
         # broken JSON): the general reader tolerates what it can and names what it cannot.
         yield from _stix_document(_load_json(path), path, origin)
@@ -533,9 +536,12 @@ def _csv_rows(path: Path, origin: _OriginFactory) -> Iterator[Item]:
     reader = csv.reader(io.StringIO(text), delimiter=delimiter)
     rows: list[tuple[int, list[str]]] = []
     start = 1
-    for row in reader:
-        rows.append((start, row))  # the file line the row starts on, for the report
-        start = reader.line_num + 1
+    try:
+        for row in reader:
+            rows.append((start, row))  # the file line the row starts on, for the report
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        raise ParseError(f"{path}:{reader.line_num}: not readable as CSV ({exc})") from None
     if not rows:
         return
     header = [cell.strip().lower() for cell in rows[0][1]]

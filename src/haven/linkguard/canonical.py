@@ -288,12 +288,12 @@ def _host(hostport: bytes) -> tuple[bytes, bool]:
         close = hostport.find(b"]")
         if close != -1:
             return _ipv6_host(hostport[: close + 1])
-    host = hostport.partition(b":")[0].lower()
+    host = _collapse_dots(hostport.partition(b":")[0].lower())
+    # Dots are collapsed before the size limit is checked: padding a host with a run of
+    # dots must not push it past IDNA (found by fuzzing), and again after, since IDNA
+    # turns ideographic full stops into dots.
     if not host.isascii() and len(host) <= _MAX_IDNA_HOST:
-        host = _idna(host)
-    host = host.strip(b".")
-    if b".." in host:
-        host = _DOT_RUNS.sub(b".", host)
+        host = _collapse_dots(_idna(host))
     if host[:1].isdigit():
         address = _ipv4(host)
         if address is not None:
@@ -302,6 +302,11 @@ def _host(hostport: bytes) -> tuple[bytes, bool]:
         # Dropping dots exposed a bracket ("。[x]"): read it as the next parse will.
         return _host(host)
     return host, False
+
+
+def _collapse_dots(host: bytes) -> bytes:
+    host = host.strip(b".")
+    return _DOT_RUNS.sub(b".", host) if b".." in host else host
 
 
 def _ipv6_host(bracketed: bytes) -> tuple[bytes, bool]:

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 
 import haven
-from haven.core import clock, limits
+from haven.core import clock, limits, logprivacy
 from haven.core.config import Config
 from haven.linkguard.updates import ListUpdates
 from haven.safety import auditlog, keylog, notices
@@ -66,6 +66,8 @@ async def _purge_expired(state: ServerState) -> None:
 def create_app(config: Config) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # After uvicorn has configured its loggers: no client address, no token, in any.
+        logprivacy.protect("uvicorn", "uvicorn.error", "uvicorn.access", "websockets.server")
         stores: Stores = await open_stores(config.database_url)
         bus = RedisBus(config.redis) if config.redis else LocalBus()
         await bus.start()

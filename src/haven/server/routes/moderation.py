@@ -103,7 +103,7 @@ async def open_appeals(
 
 @router.post("/appeals/{appeal_id}/decision", responses=errors(404, 409))
 async def decide(
-    appeal_id: Annotated[int, Path(ge=1)],
+    appeal_id: Annotated[int, Path(ge=1, le=2**62)],
     body: DecisionRequest,
     operator: CurrentOperator,
     state: State,
@@ -157,7 +157,7 @@ async def open_reports(
 
 @router.post("/reports/{report_id}/decision", responses=errors(404, 409))
 async def close_report(
-    report_id: Annotated[int, Path(ge=1)],
+    report_id: Annotated[int, Path(ge=1, le=2**62)],
     body: ReportDecision,
     operator: CurrentOperator,
     state: State,
