@@ -60,6 +60,14 @@ async def _echo_through(port: int, token: str, payload: bytes) -> bytes:
     received = await reader.readexactly(len(payload))
     await sending
     writer.close()
+    # Wait for the TLS close to finish: left half-done when asyncio.run's loop ends, the
+    # socket is found later by the garbage collector (and fails whichever test is running).
+    try:
+        async with asyncio.timeout(WAIT):
+            await writer.wait_closed()
+    except (TimeoutError, OSError, ssl.SSLError):
+        writer.transport.abort()
+        await asyncio.sleep(0)
     return received
 
 
