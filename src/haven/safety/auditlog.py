@@ -11,8 +11,6 @@ else. The public key sits beside the private one in the data directory
 
 from __future__ import annotations
 
-import os
-import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +21,7 @@ from haven.merkle.audit import verify_log
 from haven.merkle.hashing import leaf_hashes_of
 from haven.merkle.heads import HeadError, SignedTreeHead, TreeHead, sign_head
 from haven.merkle.log import MemoryLeafStore, MerkleLog
+from haven.safety import keyfiles
 from haven.store.interfaces import AuditHeadRow, AuditRow
 from haven.store.stores import Stores
 
@@ -30,30 +29,16 @@ KEY_FILE = "audit-signing.key"
 PUBLIC_FILE = "audit-signing.pub"
 
 
-class AuditKeyError(Exception):
-    """The audit key cannot be used (unreadable, damaged, or readable by others)."""
+AuditKeyError = keyfiles.KeyFileError  # the audit key cannot be used
 
 
 def load_or_create_key(data_dir: Path) -> Ed25519PrivateKey:
-    """The server's audit key, made on first start (file mode 0600). A key file others can
-    read is refused: whoever holds it could sign a rewritten history."""
-    path = data_dir / KEY_FILE
-    if not path.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
-        key = Ed25519PrivateKey.generate()
-        raw = key.private_bytes_raw()
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(raw)
+    """The server's audit key, made on first start beside its public half."""
+    key, made = keyfiles.signing_key(data_dir / KEY_FILE)
+    if made:
         public = key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
         (data_dir / PUBLIC_FILE).write_bytes(public)
-        return key
-    if path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise AuditKeyError(f"{path} is readable by other users: chmod 600 it and restart")
-    try:
-        return Ed25519PrivateKey.from_private_bytes(path.read_bytes())
-    except ValueError:
-        raise AuditKeyError(f"{path} is not an audit key") from None
+    return key
 
 
 def load_public_key(data_dir: Path) -> Ed25519PublicKey:

@@ -9,8 +9,6 @@ see it) or give a proof that does not verify (and the asking client sees that)."
 from __future__ import annotations
 
 import asyncio
-import os
-import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +19,7 @@ from haven.core.errors import ErrorCode, HavenError
 from haven.merkle.hashing import leaf_hash
 from haven.merkle.heads import SignedTreeHead, TreeHead, sign_head
 from haven.merkle.log import MemoryLeafStore, MerkleLog
+from haven.safety import keyfiles
 from haven.store.interfaces import AuditHeadRow
 from haven.store.stores import Stores
 
@@ -36,17 +35,7 @@ class KeyLogDamaged(HavenError):
 
 def load_or_create_key(data_dir: Path) -> Ed25519PrivateKey:
     """The key-log signing key (its own key: a head must not pass for an audit head)."""
-    path = data_dir / KEY_FILE
-    if not path.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
-        key = Ed25519PrivateKey.generate()
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(key.private_bytes_raw())
-        return key
-    if path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise RuntimeError(f"{path} is readable by other users: chmod 600 it")
-    return Ed25519PrivateKey.from_private_bytes(path.read_bytes())
+    return keyfiles.signing_key(data_dir / KEY_FILE)[0]
 
 
 def public_bytes(key: Ed25519PrivateKey) -> bytes:

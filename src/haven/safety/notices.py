@@ -6,9 +6,7 @@ phishing imitations always do."""
 
 from __future__ import annotations
 
-import os
 import re
-import stat
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +16,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from haven.core import notices as signed
 from haven.core.errors import ErrorCode, HavenError
+from haven.safety import keyfiles
 from haven.safety.records import audit_entry
 from haven.store.interfaces import NoticeRecord
 from haven.store.stores import Stores
@@ -79,17 +78,7 @@ def available() -> list[tuple[str, str]]:
 
 
 def load_or_create_key(data_dir: Path) -> Ed25519PrivateKey:
-    path = data_dir / KEY_FILE
-    if not path.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
-        key = Ed25519PrivateKey.generate()
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(key.private_bytes_raw())
-        return key
-    if path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise HavenError(ErrorCode.INTERNAL, f"{path} is readable by other users: chmod 600 it")
-    return Ed25519PrivateKey.from_private_bytes(path.read_bytes())
+    return keyfiles.signing_key(data_dir / KEY_FILE)[0]
 
 
 def public_bytes(key: Ed25519PrivateKey) -> bytes:

@@ -11,14 +11,12 @@ key over what it already sees in the clear."""
 from __future__ import annotations
 
 import json
-import os
-import secrets
-import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 from haven.core import b64, franking
 from haven.core.errors import ErrorCode, HavenError
+from haven.safety import keyfiles
 from haven.safety.policy import REASON_CODES
 from haven.safety.records import audit_entry
 from haven.store.interfaces import DeviceRecord, NewReport, ReportRecord
@@ -29,18 +27,7 @@ MAX_CONTENT_BYTES = 64 * 1024
 
 
 def load_or_create_stamp_key(data_dir: Path) -> bytes:
-    path = data_dir / STAMP_KEY_FILE
-    if not path.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(secrets.token_bytes(32))
-    if path.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-        raise HavenError(ErrorCode.INTERNAL, f"{path} is readable by other users: chmod 600 it")
-    key = path.read_bytes()
-    if len(key) != 32:
-        raise HavenError(ErrorCode.INTERNAL, f"{path} is not a 32-byte key")
-    return key
+    return keyfiles.secret_key(data_dir / STAMP_KEY_FILE)
 
 
 @dataclass(frozen=True)
