@@ -90,3 +90,38 @@ def haven_server(data_dir: Path, db: str, **env: str) -> Iterator[tuple[str, int
             proc.kill()
             proc.wait()
         log.close()
+
+
+class AnchorUnavailable(RuntimeError):
+    """An anchor could not be installed or run here: its row says so and is skipped."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def pip_anchor(name: str, requirement: str, probe: str, timeout: float = 600.0) -> Path:
+    """The Python of a venv under WORK holding `requirement`, made and filled on first use
+    (`probe` is an import that shows it is installed)."""
+    venv = WORK / f"{name}-venv"
+    python = venv / "bin" / "python"
+    try:
+        if not python.exists():
+            WORK.mkdir(parents=True, exist_ok=True)
+            subprocess.run(
+                [sys.executable, "-m", "venv", str(venv)],
+                capture_output=True, check=True, timeout=timeout,
+            )  # fmt: skip
+        found = subprocess.run([str(python), "-c", probe], capture_output=True, timeout=120)
+        if found.returncode != 0:
+            install = subprocess.run(
+                [str(python), "-m", "pip", "install", "--quiet", requirement],
+                capture_output=True, text=True, timeout=timeout,
+            )  # fmt: skip
+            if install.returncode != 0:
+                raise AnchorUnavailable(
+                    f"pip install {requirement} failed: {install.stderr[-300:]}"
+                )
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise AnchorUnavailable(f"could not set up the {name} venv: {exc}") from exc
+    return python

@@ -53,7 +53,7 @@ from typing import Any
 
 import vodozemac
 
-from bench.common import ROOT, WORK, haven_server
+from bench.common import ROOT, WORK, AnchorUnavailable, haven_server
 from haven.core.wire import key_signing_message
 from haven.crypto.identity import DeviceIdentity, verify_key_signature
 from haven.crypto.megolm import InboundGroups, OutboundGroup
@@ -70,12 +70,6 @@ RUN_TIMEOUT_S = 1200
 
 # (how many to run, whether to check the plaintext): one batch of a measurement.
 Batch = Callable[[int, bool], None]
-
-
-class AnchorUnavailable(RuntimeError):
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 def best_rate(batch: Batch, count: int, repeats: int = REPEATS) -> float:

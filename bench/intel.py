@@ -6,37 +6,20 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import time
 import tracemalloc
 from pathlib import Path
 from typing import Any
 
-from bench.common import WORK
+from bench.common import AnchorUnavailable, pip_anchor
 from haven.intel import bundled, parsers
 from haven.intel.merge import Collection
 
 STIX2_VERSION = "3.0.2"
 
 
-class AnchorUnavailable(RuntimeError):
-    pass
-
-
 def ensure_stix2() -> Path:
-    venv = WORK / "stix2-venv"
-    python = venv / "bin" / "python"
-    if not python.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    probe = subprocess.run([str(python), "-c", "import stix2"], capture_output=True)
-    if probe.returncode != 0:
-        install = subprocess.run(
-            [str(python), "-m", "pip", "install", "--quiet", f"stix2=={STIX2_VERSION}"],
-            capture_output=True, text=True,
-        )  # fmt: skip
-        if install.returncode != 0:
-            raise AnchorUnavailable(f"pip install stix2 failed: {install.stderr[-300:]}")
-    return python
+    return pip_anchor("stix2", f"stix2=={STIX2_VERSION}", "import stix2")
 
 
 def stix_files() -> list[Path]:

@@ -28,7 +28,7 @@ from typing import Any
 
 from tests.linkguard.test_canonical import SPEC_CANONICAL, SPEC_EXPRESSIONS
 
-from bench.common import WORK
+from bench.common import AnchorUnavailable, pip_anchor
 from haven.intel.bundled import FEED
 from haven.linkguard import (
     PrefixSet,
@@ -46,7 +46,6 @@ ANCHOR_SCRIPT = Path(__file__).with_name("anchors") / "gglsbl_canon.py"
 SEED = 20_261_123
 REPEATS = 3  # best of three passes, on both sides: the 2 cores are shared
 SAMPLE = 2_000  # URLs whose canonical forms are compared between Haven and gglsbl
-INSTALL_TIMEOUT_S = 600.0
 ANCHOR_TIMEOUT_S = 900.0
 
 WORDS = [
@@ -58,10 +57,6 @@ EXTENSIONS = ["", ".html", ".php", ".js", ".apk", ".pdf", ".aspx", ".png"]
 QUERY_KEYS = ["id", "q", "ref", "utm_source", "token", "next", "lang", "session"]
 ESCAPED = ["%20x", "%7Euser", "caf%C3%A9", "%41%42C", "a%2Fb", "%E4%BD%A0%E5%A5%BD"]
 SUBDOMAINS = ["www.", "m.", "cdn.", "login.", "mail.", "a.b.", "api.v2."]
-
-
-class AnchorUnavailable(RuntimeError):
-    pass
 
 
 # --- inputs ----------------------------------------------------------------------------
@@ -259,28 +254,7 @@ def diff_figures(entries: int, rng: random.Random) -> dict[str, Any]:
 
 
 def ensure_gglsbl() -> Path:
-    venv = WORK / "gglsbl-venv"
-    python = venv / "bin" / "python"
-    try:
-        if not python.exists():
-            WORK.mkdir(parents=True, exist_ok=True)
-            subprocess.run(
-                ["python3.11", "-m", "venv", str(venv)],
-                capture_output=True, check=True, timeout=INSTALL_TIMEOUT_S,
-            )  # fmt: skip
-        probe = subprocess.run(
-            [str(python), "-c", "import gglsbl.protocol"], capture_output=True, timeout=60
-        )
-        if probe.returncode != 0:
-            install = subprocess.run(
-                [str(python), "-m", "pip", "install", "--quiet", f"gglsbl=={GGLSBL_VERSION}"],
-                capture_output=True, text=True, timeout=INSTALL_TIMEOUT_S,
-            )  # fmt: skip
-            if install.returncode != 0:
-                raise AnchorUnavailable(f"pip install gglsbl failed: {install.stderr[-300:]}")
-    except (OSError, subprocess.SubprocessError) as exc:
-        raise AnchorUnavailable(f"could not set up the gglsbl venv: {exc}") from exc
-    return python
+    return pip_anchor("gglsbl", f"gglsbl=={GGLSBL_VERSION}", "import gglsbl.protocol")
 
 
 def gglsbl_urls(python: Path, urls: list[str]) -> dict[str, Any]:

@@ -28,7 +28,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from bench.common import WORK
+from bench.common import AnchorUnavailable, pip_anchor
 from haven.merkle import (
     MemoryLeafStore,
     MerkleLog,
@@ -85,10 +85,6 @@ print(json.dumps({
     "refused_bad": sum(not accepts(e) for e in bad),
 }))
 """
-
-
-class AnchorUnavailable(RuntimeError):
-    pass
 
 
 def best_of(run: Callable[[], object], repeats: int = REPEATS) -> float:
@@ -202,29 +198,10 @@ def haven_figures(
 
 
 def ensure_sigstore() -> Path:
-    venv = WORK / "sigstore-venv"
-    python = venv / "bin" / "python"
-    try:
-        if not python.exists():
-            WORK.mkdir(parents=True, exist_ok=True)
-            subprocess.run(
-                ["python3.11", "-m", "venv", str(venv)],
-                capture_output=True, check=True, timeout=INSTALL_TIMEOUT_S,
-            )  # fmt: skip
-        probe = subprocess.run(
-            [str(python), "-c", "import sigstore._internal.merkle"],
-            capture_output=True, timeout=120,
-        )  # fmt: skip
-        if probe.returncode != 0:
-            install = subprocess.run(
-                [str(python), "-m", "pip", "install", "--quiet", f"sigstore=={SIGSTORE_VERSION}"],
-                capture_output=True, text=True, timeout=INSTALL_TIMEOUT_S,
-            )  # fmt: skip
-            if install.returncode != 0:
-                raise AnchorUnavailable(f"pip install sigstore failed: {install.stderr[-300:]}")
-    except (OSError, subprocess.SubprocessError) as exc:
-        raise AnchorUnavailable(f"could not set up the sigstore venv: {exc}") from exc
-    return python
+    return pip_anchor(
+        "sigstore", f"sigstore=={SIGSTORE_VERSION}", "import sigstore._internal.merkle",
+        timeout=INSTALL_TIMEOUT_S,
+    )  # fmt: skip
 
 
 def sigstore_figures(
