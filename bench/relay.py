@@ -9,7 +9,8 @@ one thread each, both forwarding to the same echo server on loopback, measured i
 - new TLS connections/s: full handshakes (no resumption), one byte echoed on each, from
   32 concurrent clients. Haven's clients also send their proof and read the 101.
 - memory per idle held connection: RSS growth of the proxy process while N spliced
-  connections (client and upstream legs both open) sit idle, divided by N.
+  connections (client and upstream legs both open) sit idle, divided by N; beside it, the
+  floor: OpenSSL's own state per idle server-side TLS session, with no socket or proxy.
 
 `python -m bench.relay [--quick]` prints JSON; `measure(quick)` returns it.
 """
@@ -246,6 +247,36 @@ async def _idle_memory(target: Target, count: int) -> dict[str, float]:
     }
 
 
+def _tls_session_floor(cert: Path, key: Path, sessions: int) -> float:
+    """Bytes of RSS per established, idle server-side TLS 1.3 session held as an SSLObject
+    over memory BIOs: OpenSSL's own state with no socket, no event loop and no relay code,
+    the floor under any proxy built on OpenSSL. In a fresh process, as the proxies are."""
+    server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server.load_cert_chain(cert, key)
+    client = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    client.check_hostname = False
+    client.verify_mode = ssl.CERT_NONE
+
+    def session() -> tuple[ssl.SSLObject, ssl.MemoryBIO, ssl.MemoryBIO]:
+        s_in, s_out, c_in, c_out = (ssl.MemoryBIO() for _ in range(4))
+        ours = server.wrap_bio(s_in, s_out, server_side=True)
+        theirs = client.wrap_bio(c_in, c_out)
+        for _ in range(4):
+            for side in (theirs, ours):
+                with contextlib.suppress(ssl.SSLWantReadError):
+                    side.do_handshake()
+            s_in.write(c_out.read())
+            c_in.write(s_out.read())
+        with contextlib.suppress(ssl.SSLWantReadError):
+            theirs.read(1)  # takes the session tickets, as a real client would
+        return ours, s_in, s_out
+
+    held = [session() for _ in range(50)]  # warm the allocator
+    before = psutil.Process().memory_info().rss
+    held += [session() for _ in range(sessions)]
+    return (psutil.Process().memory_info().rss - before) / sessions
+
+
 def _run(coro: Coroutine[Any, Any, dict[str, float]]) -> dict[str, float]:
     with asyncio.Runner(loop_factory=_new_loop) as runner:
         return runner.run(coro)
@@ -271,6 +302,12 @@ def measure(quick: bool = False) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="haven-relay-bench-") as tmp:
         work = Path(tmp)
         identity = certs.load_or_create(work / "relay")
+        floor = subprocess.run(
+            [sys.executable, "-m", "bench.relay", "--tls-floor", str(idle),
+             str(identity.cert_path), str(identity.key_path)],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        results["tls_session_floor_bytes"] = round(float(floor.stdout))
         echo_port, relay_port, ha_port = free_port(), free_port(), free_port()
         echo = [sys.executable, "-m", "bench.relay", "--echo", str(echo_port)]
         relay = [
@@ -330,7 +367,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="smaller runs")
     parser.add_argument("--echo", type=int, help=argparse.SUPPRESS)  # the upstream process
+    parser.add_argument("--tls-floor", nargs=3, help=argparse.SUPPRESS)  # N CERT KEY
     args = parser.parse_args()
+    if args.tls_floor:
+        count, cert, key = args.tls_floor
+        print(_tls_session_floor(Path(cert), Path(key), int(count)))
+        return
     if args.echo:
         _raise_fd_limit()
         with asyncio.Runner(loop_factory=_new_loop) as runner:

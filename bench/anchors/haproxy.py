@@ -16,6 +16,8 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from bench.common import may_install, not_installing
+
 INSTALL_TIMEOUT_S = 600
 
 
@@ -31,6 +33,8 @@ def ensure_haproxy() -> str:
     )
     if found:
         return found
+    if not may_install("heavy"):
+        raise AnchorUnavailable(not_installing("haproxy"))
     try:
         for cmd in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", "haproxy"]):
             subprocess.run(

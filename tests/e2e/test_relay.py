@@ -1,5 +1,8 @@
 """People behind a block: one client reaches the server only through a relay, another
-falls back to it without being told, and a relay killed mid-stream loses nothing."""
+falls back to it without being told, and a relay killed mid-stream loses nothing.
+
+The server speaks HTTPS with a self-signed certificate and the clients hold its pin, as in a
+deployment: through the relay they speak TLS to the server itself."""
 
 from __future__ import annotations
 
@@ -27,9 +30,10 @@ _LINK = re.compile(r"haven://relay\?\S+")
 class RelayProcess:
     """`haven relay` as an operator runs it, on a fixed port so it can be restarted."""
 
-    def __init__(self, data_dir: Path, upstream_port: int) -> None:
+    def __init__(self, data_dir: Path, upstream_port: int, *options: str) -> None:
         self.data_dir = data_dir
         self.upstream_port = upstream_port
+        self.options = options  # more `haven relay` options, e.g. a shorter deadline
         self.port = free_port()
         self.process: subprocess.Popen[str] | None = None
         self.link = ""
@@ -43,7 +47,8 @@ class RelayProcess:
                  "--upstream", f"127.0.0.1:{self.upstream_port}",
                  "--listen", f"127.0.0.1:{self.port}",
                  "--public-host", f"127.0.0.1:{self.port}",
-                 "--data-dir", str(self.data_dir), "--show-link", "--stats", "off"],
+                 "--data-dir", str(self.data_dir), "--show-link", "--stats", "off",
+                 *self.options],
                 stdout=sink, stderr=subprocess.STDOUT, text=True,
             )  # fmt: skip
         for _ in range(600):
@@ -64,7 +69,8 @@ class RelayProcess:
 @pytest.fixture
 def server(launch: type[ServerProcess], tmp_path: Path) -> ServerProcess:
     (tmp_path / "server").mkdir()
-    return launch(tmp_path / "server", f"sqlite:///{tmp_path / 'haven.sqlite3'}").start()
+    db = f"sqlite:///{tmp_path / 'haven.sqlite3'}"
+    return launch(tmp_path / "server", db, tls=True).start()
 
 
 @pytest.fixture
@@ -75,15 +81,17 @@ def relay(server: ServerProcess, tmp_path: Path) -> Iterator[RelayProcess]:
 
 
 def blocked_url() -> str:
-    return f"http://127.0.0.1:{free_port()}"  # nothing listens: as good as blocked
+    return f"https://127.0.0.1:{free_port()}"  # nothing listens: as good as blocked
 
 
 async def test_a_person_who_can_only_reach_the_relay_talks_to_one_who_can_not(
     server: ServerProcess, relay: RelayProcess, tmp_path: Path
 ) -> None:
-    alice = await Messenger.create_account(tmp_path / "alice", server.url, PASSPHRASE)
+    alice = await Messenger.create_account(
+        tmp_path / "alice", server.url, PASSPHRASE, server_pin=server.pin
+    )
     bob = await Messenger.create_account(
-        tmp_path / "bob", blocked_url(), PASSPHRASE, relays=[relay.link]
+        tmp_path / "bob", blocked_url(), PASSPHRASE, relays=[relay.link], server_pin=server.pin
     )
     try:
         assert bob.api.via == f"127.0.0.1:{relay.port}"
@@ -100,8 +108,12 @@ async def test_a_person_who_can_only_reach_the_relay_talks_to_one_who_can_not(
 async def test_a_blocked_server_falls_back_to_a_saved_relay_without_being_asked(
     server: ServerProcess, relay: RelayProcess, tmp_path: Path
 ) -> None:
-    alice = await Messenger.create_account(tmp_path / "alice", server.url, PASSPHRASE)
-    bob = await Messenger.create_account(tmp_path / "bob", server.url, PASSPHRASE)
+    alice = await Messenger.create_account(
+        tmp_path / "alice", server.url, PASSPHRASE, server_pin=server.pin
+    )
+    bob = await Messenger.create_account(
+        tmp_path / "bob", server.url, PASSPHRASE, server_pin=server.pin
+    )
     assert bob.add_relay(relay.link) == f"127.0.0.1:{relay.port}"
     bob.state.server = blocked_url()  # the censor blocks the server's address
     bob.save()
@@ -119,9 +131,11 @@ async def test_a_blocked_server_falls_back_to_a_saved_relay_without_being_asked(
 async def test_killing_the_relay_mid_stream_loses_no_acknowledged_message(
     server: ServerProcess, relay: RelayProcess, tmp_path: Path
 ) -> None:
-    alice = await Messenger.create_account(tmp_path / "alice", server.url, PASSPHRASE)
+    alice = await Messenger.create_account(
+        tmp_path / "alice", server.url, PASSPHRASE, server_pin=server.pin
+    )
     bob = await Messenger.create_account(
-        tmp_path / "bob", blocked_url(), PASSPHRASE, relays=[relay.link]
+        tmp_path / "bob", blocked_url(), PASSPHRASE, relays=[relay.link], server_pin=server.pin
     )
     received: list[str] = []
     try:

@@ -62,9 +62,14 @@ class ClientState:
     # network between encrypting and sending loses nothing; the next run sends them.
     outbox: list[dict[str, Any]] = field(default_factory=list)
     relays: list[str] = field(default_factory=list)  # invite links, tried when direct fails
+    server_pin: str | None = None  # the server certificate's pin, for a self-signed server
     notice_key: str | None = None  # the server's notice-signing key, pinned when we joined
     key_log_key: str | None = None  # the server's key-log signing key, pinned when we joined
     key_log_head: dict[str, Any] | None = None  # the latest key-log head seen: size, root
+    # Set while this new device waits for a device of the account to approve it joining:
+    # {"request_id", "expires_at"} (haven.client.protection).
+    join_request: dict[str, Any] | None = None
+    alerts_seen: int = 0  # the highest notice id already shown here as an alert
 
     def to_json(self) -> bytes:
         return json.dumps(
@@ -100,9 +105,12 @@ class ClientState:
                 "link_secret": self.link_secret,
                 "outbox": self.outbox,
                 "relays": self.relays,
+                "server_pin": self.server_pin,
                 "notice_key": self.notice_key,
                 "key_log_key": self.key_log_key,
                 "key_log_head": self.key_log_head,
+                "join_request": self.join_request,
+                "alerts_seen": self.alerts_seen,
             }
         ).encode()
 
@@ -141,9 +149,12 @@ class ClientState:
             link_secret=data["link_secret"],
             outbox=data["outbox"],
             relays=data.get("relays", []),  # profiles from before relays existed have none
+            server_pin=data.get("server_pin"),
             notice_key=data.get("notice_key"),
             key_log_key=data.get("key_log_key"),
             key_log_head=data.get("key_log_head"),
+            join_request=data.get("join_request"),
+            alerts_seen=int(data.get("alerts_seen", 0)),
         )
 
 
@@ -190,3 +201,9 @@ class Profile:
         """Atomically: a crash leaves the previous state or this one, never a mix."""
         self._key.write(self.state_file, state.to_json())
         self.state_file.chmod(0o600)
+
+    def change_passphrase(self, state: ClientState, passphrase: str) -> None:
+        """Seal the profile under a new passphrase (a fresh salt); the old one stops working
+        the moment the file is replaced."""
+        self._key = SealedKey.create(passphrase)
+        self.save(state)

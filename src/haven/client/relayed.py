@@ -6,9 +6,15 @@ connection to the relay, whose certificate must match the pin in the invite link
 here after the handshake, so a self-signed certificate works and a CA cannot substitute
 another); on a mismatch nothing is sent and the local connection is closed. Then the first
 request carries a fresh proof of the invite secret, and once the relay answers (101, or the
-WebSocket upgrade in ws mode) bytes flow both ways untouched.
+WebSocket upgrade in ws mode) bytes flow both ways.
 
-    async with RelayTunnel(link) as tunnel:
+Given the server's https:// address, the tunnel then speaks TLS to the server itself inside
+that stream and checks the server's certificate (its pin, or the CAs and host name) before
+it forwards anything: the relay carries only ciphertext it cannot read or alter
+(`haven.client.servertls`). Only the hop from this device's own HTTP client to the tunnel,
+on 127.0.0.1, is plain.
+
+    async with RelayTunnel(link, server="https://haven.example.org") as tunnel:
         await tunnel.check()                    # optional: a clear error now, not later
         api = HavenApi(tunnel.url, token)       # and EnvelopeStream(tunnel.url, token)
 """
@@ -20,6 +26,7 @@ import contextlib
 import hmac
 import logging
 import ssl
+from dataclasses import dataclass
 from typing import cast
 
 from websockets.client import ClientProtocol
@@ -29,6 +36,7 @@ from websockets.protocol import State
 from websockets.uri import parse_uri
 
 from haven.client.errors import Unreachable
+from haven.client.servertls import InnerTls, ServerAddress, check_peer, inner_context
 from haven.core.relaylink import RelayLink, make_proof, parse, spki_pin
 
 log = logging.getLogger("haven.client.relay")
@@ -61,11 +69,31 @@ def _client_context() -> ssl.SSLContext:
     return ctx
 
 
+@dataclass(frozen=True)
+class Upstream:
+    """The server at the far end of the relay, spoken to over TLS inside the relay stream."""
+
+    host: str
+    pin: bytes | None  # None: certificate authorities and the host name
+
+    @classmethod
+    def of(cls, server: str | None, pin: bytes | None) -> Upstream | None:
+        """None for a plain-HTTP server (allowed on loopback only: see
+        `servertls.check_relay_allowed`)."""
+        if server is None:
+            return None
+        address = ServerAddress.of(server)
+        return cls(address.host, pin) if address.scheme == "https" else None
+
+
 class _RelaySide(asyncio.Protocol):
-    """The TLS connection to the relay: the proof exchange, then the carried bytes."""
+    """The TLS connection to the relay: the proof exchange, then the carried bytes (inside
+    TLS to the server when there is an `Upstream`)."""
 
     def __init__(self, link: RelayLink) -> None:
         self.link = link
+        self.inner: InnerTls | None = None
+        self.inner_ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.transport: asyncio.Transport | None = None
         self.opened: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.local: _LocalSide | None = None
@@ -104,8 +132,10 @@ class _RelaySide(asyncio.Protocol):
                 self.transport.write(chunk)
 
     def _fail(self, error: Exception) -> None:
-        if not self.opened.done():
-            self.opened.set_exception(error)
+        # Whoever waits now: for the relay to let us in, or for TLS with the server.
+        waiter = self.inner_ready if self.opened.done() and self.inner else self.opened
+        if not waiter.done():
+            waiter.set_exception(error)
         if self.transport is not None:
             self.transport.abort()
 
@@ -158,7 +188,23 @@ class _RelaySide(asyncio.Protocol):
         if ws.state is State.CLOSED or ws.close_expected():
             self._ended()
 
+    def start_inner(self, inner: InnerTls) -> None:
+        self.inner = inner
+        self._send_wire(inner.start())
+
     def _deliver(self, data: bytes) -> None:
+        if self.inner is not None:
+            try:
+                data, reply = self.inner.receive(data)
+            except ssl.SSLError as exc:
+                self._fail(RelayUnreachable(f"TLS with the server through the relay failed: {exc}"))
+                return
+            if reply:
+                self._send_wire(reply)
+            if self.inner.established and not self.inner_ready.done():
+                self.inner_ready.set_result(None)
+            if not data:
+                return
         if self.local is None:
             self._early.append(data)
         else:
@@ -171,6 +217,14 @@ class _RelaySide(asyncio.Protocol):
         self._early = []
 
     def send(self, data: bytes) -> None:
+        """Bytes from this device's client, towards the server."""
+        if self.inner is not None:
+            if self.inner.closed or not self.inner.established:
+                return
+            data = self.inner.send(data)
+        self._send_wire(data)
+
+    def _send_wire(self, data: bytes) -> None:
         if self.transport is None or self.transport.is_closing():
             return
         if self._ws is None:
@@ -181,7 +235,10 @@ class _RelaySide(asyncio.Protocol):
             self._flush()
 
     def close(self) -> None:
-        """Our side is done: a WebSocket close frame first in ws mode, then TLS close."""
+        """Our side is done: the server's TLS close first, then a WebSocket close frame in
+        ws mode, then the relay's TLS close."""
+        if self.inner is not None and not self.inner.closed:
+            self._send_wire(self.inner.close())
         if self._ws is not None and self._ws.state is State.OPEN:
             self._ws.send_close(1000)
             self._flush()
@@ -203,6 +260,10 @@ class _RelaySide(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         if not self.opened.done():
             self.opened.set_exception(RelayUnreachable("the relay closed the connection"))
+        if self.inner is not None and not self.inner_ready.done():
+            self.inner_ready.set_exception(
+                RelayUnreachable("the relay's server closed the connection during TLS")
+            )
         if not self.lost.done():
             self.lost.set_result(None)
         self._ended()
@@ -229,8 +290,9 @@ class _RelaySide(asyncio.Protocol):
             self.local.resume_reading()
 
 
-async def dial(link: RelayLink, within: float) -> _RelaySide:
-    """One connection through the relay to its server, ready to carry bytes."""
+async def dial(link: RelayLink, within: float, upstream: Upstream | None = None) -> _RelaySide:
+    """One connection through the relay to its server, ready to carry bytes (and, with an
+    `upstream`, inside TLS to that server whose certificate has been checked)."""
     loop = asyncio.get_running_loop()
     side = _RelaySide(link)
     where = f"{link.host}:{link.port}"
@@ -263,7 +325,30 @@ async def dial(link: RelayLink, within: float) -> _RelaySide:
         transport.abort()
         await asyncio.sleep(0)
         raise
+    if upstream is not None:
+        await _secure(side, transport, upstream, where, within)
     return side
+
+
+async def _secure(
+    side: _RelaySide, transport: asyncio.Transport, upstream: Upstream, where: str,
+    within: float,
+) -> None:  # fmt: skip
+    """TLS to the server through the relay; the pin is checked before anything is sent."""
+    inner = InnerTls(inner_context(upstream.pin), upstream.host)
+    side.start_inner(inner)
+    try:
+        async with asyncio.timeout(within):
+            await side.inner_ready
+        check_peer(inner.peer_certificate(), upstream.pin, f"the server behind relay {where}")
+    except TimeoutError:
+        transport.abort()
+        await asyncio.sleep(0)
+        raise RelayUnreachable(f"the server behind relay {where} did not answer TLS") from None
+    except Unreachable:
+        transport.abort()
+        await asyncio.sleep(0)
+        raise
 
 
 class _LocalSide(asyncio.Protocol):
@@ -283,8 +368,8 @@ class _LocalSide(asyncio.Protocol):
 
     async def _open(self) -> None:
         try:
-            relay = await dial(self.tunnel.link, self.tunnel.timeout)
-        except RelayUnreachable as exc:
+            relay = await dial(self.tunnel.link, self.tunnel.timeout, self.tunnel.upstream)
+        except Unreachable as exc:
             self.tunnel.last_error = exc
             log.warning("relay connection failed: %s", exc)
             if self.transport is not None:
@@ -349,12 +434,19 @@ class _LocalSide(asyncio.Protocol):
 
 
 class RelayTunnel:
-    def __init__(self, link: RelayLink | str, timeout: float = 15.0) -> None:
+    def __init__(
+        self,
+        link: RelayLink | str,
+        timeout: float = 15.0,
+        server: str | None = None,
+        server_pin: bytes | None = None,
+    ) -> None:
         self.link = parse(link) if isinstance(link, str) else link
         self.timeout = timeout
+        self.upstream = Upstream.of(server, server_pin)
         self.live: set[_LocalSide] = set()
         self.relay_sides: set[_RelaySide] = set()
-        self.last_error: RelayUnreachable | None = None
+        self.last_error: Unreachable | None = None
         self._server: asyncio.Server | None = None
         self.port = 0
 
@@ -391,5 +483,5 @@ class RelayTunnel:
     async def check(self) -> None:
         """Connects once through the relay and hangs up: RelayPinMismatch, RelayRefused or
         RelayUnreachable says what is wrong."""
-        side = await dial(self.link, self.timeout)
+        side = await dial(self.link, self.timeout, self.upstream)
         await side.hang_up()

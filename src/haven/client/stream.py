@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import ssl
 from typing import Any
 
 import websockets
@@ -20,12 +21,13 @@ logprivacy.protect("websockets.client")
 
 
 class EnvelopeStream:
-    def __init__(self, server: str, token: str) -> None:
+    def __init__(self, server: str, token: str, ssl_context: ssl.SSLContext | None = None) -> None:
         base = server.rstrip("/")
         self.url = (
             base.replace("https://", "wss://", 1).replace("http://", "ws://", 1) + "/v1/stream"
         )
         self._token = token
+        self._ssl = ssl_context  # a pinned server's (HavenApi.ssl_context); else the CAs
         self._ws: ClientConnection | None = None
 
     async def __aenter__(self) -> EnvelopeStream:
@@ -34,10 +36,14 @@ class EnvelopeStream:
                 self.url,
                 additional_headers={"Authorization": f"Bearer {self._token}"},
                 compression=None,  # ciphertext does not compress; see the server's reason
+                **self._tls_options(),
             )
         except (OSError, websockets.WebSocketException) as exc:
             raise Unreachable(f"cannot open the message stream at {self.url}: {exc}") from None
         return self
+
+    def _tls_options(self) -> dict[str, Any]:
+        return {"ssl": self._ssl} if self._ssl is not None else {}
 
     async def __aexit__(self, *_: object) -> None:
         if self._ws is not None:

@@ -82,6 +82,15 @@ def is_ip_literal(host: str) -> bool:
     return True
 
 
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 def _valid_host(host: str) -> bool:
     return is_ip_literal(host) or _is_hostname(host)
 
