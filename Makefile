@@ -10,13 +10,16 @@ export UV_PROJECT_ENVIRONMENT := $(VENV)
 
 DATA_DIR ?= ./haven-data
 
-.PHONY: up test lint typecheck imports unit bench soak install clean help
+.PHONY: up test lint typecheck imports unit browser bench bench-smoke soak load install clean help
 
 help:
 	@echo "make up     run Haven (server on SQLite, data in $(DATA_DIR))"
 	@echo "make test   install everything and run lint, types, import contracts and all tests"
 	@echo "make bench  run the benchmarks and rewrite BENCHMARKS.md"
-	@echo "make soak   fuzz every parser of hostile input (SOAK_SECONDS each) with atheris"
+	@echo "make bench-smoke  every benchmark at a tiny size (CI: keeps them running)"
+	@echo "make soak   fuzz every parser of hostile input (SOAK_SECONDS each) with atheris,"
+	@echo "            then make load"
+	@echo "make load   10,000 WebSockets held on one server (tests marked load; minutes)"
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -41,13 +44,27 @@ typecheck: install
 imports: install
 	$(BIN)/lint-imports
 
-unit: install
+# The console's browser tests drive Debian's Chromium through Playwright (never a browser
+# Playwright downloads itself): installed here when missing, with sudo only if not root.
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+browser:
+	@[ -x $(CHROMIUM) ] || { $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+		$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+unit: install browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test: lint typecheck imports unit
 
 bench: install
 	$(BIN)/python -m bench.run
+
+# Every benchmark at a tiny size through the same code (anchors only when installed already,
+# pip ones excepted); the report goes to a temporary file, never to BENCHMARKS.md.
+bench-smoke: install
+	$(BIN)/python -m bench.run --smoke
 
 # Fuzzing (fuzz/): each harness for SOAK_SECONDS under atheris, which `install` puts in .venv
 # (dev dependency; Linux x86-64 only: elsewhere this says so and stops). Corpora, logs,
@@ -57,6 +74,12 @@ SOAK_DIR ?= $(or $(TMPDIR),/tmp)/haven-soak
 
 soak: install
 	$(BIN)/python -m fuzz.soak --seconds $(SOAK_SECONDS) --out $(SOAK_DIR)
+	$(MAKE) load
+
+# Load tests (pytest marker `load`, left out of `make test` by pyproject's addopts): each
+# takes minutes on a 2-core machine and prints its figures (-s).
+load: install
+	$(BIN)/python -m pytest -m load -s $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) $(TOOLS) .mypy_cache .ruff_cache

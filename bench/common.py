@@ -1,22 +1,53 @@
-"""Shared bench plumbing: result records, percentiles, starting a Haven server process."""
+"""Shared bench plumbing: run sizes, which anchors may be installed, result records,
+percentiles, starting a Haven server process."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import resource
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Literal
 
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / "bench" / ".anchors"
+
+# How big a run is: "full" for BENCHMARKS.md, "quick" for a look while developing, "smoke"
+# for CI (every code path, anchors included when present, in seconds; figures meaningless).
+Scale = Literal["full", "quick", "smoke"]
+
+# Which anchors a run may install when they are missing: "all" (default), "pip" (only the
+# quick pip installs, stix2 and gglsbl; Synapse, sigstore, HAProxy and libsignal's npm tree
+# are skipped: a smoke run uses them only when already there) or "none".
+INSTALL_ENV = "HAVEN_BENCH_INSTALL"
+
+
+def may_install(kind: Literal["pip", "heavy"]) -> bool:
+    policy = os.environ.get(INSTALL_ENV, "all")
+    return policy == "all" or (policy == "pip" and kind == "pip")
+
+
+def not_installing(what: str) -> str:
+    """The skip reason for an anchor that is missing and may not be installed now."""
+    return f"{what} is not installed and {INSTALL_ENV}={os.environ.get(INSTALL_ENV)} says not to"
+
+
+def raise_fd_limit() -> int:
+    """Let this process (and the servers it starts, which inherit it) hold as many sockets
+    as the hard limit allows; returns the new soft limit."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
 
 
 @dataclass
@@ -57,15 +88,17 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def haven_server(data_dir: Path, db: str, **env: str) -> Iterator[tuple[str, int]]:
-    """A `haven server` process with rate limits off (we measure throughput, not limits).
-    Yields (base URL, pid)."""
+def haven_server(
+    data_dir: Path, db: str, args: Sequence[str] = (), **env: str
+) -> Iterator[tuple[str, int]]:
+    """A `haven server` process with rate limits off (we measure throughput, not limits);
+    `args` are more `haven server` options (e.g. --redis). Yields (base URL, pid)."""
     port = free_port()
     data_dir.mkdir(parents=True, exist_ok=True)
     log = (data_dir / "server.log").open("ab")
     proc = subprocess.Popen(
         [sys.executable, "-m", "haven", "server", "--data-dir", str(data_dir), "--db", db,
-         "--port", str(port), "--host", "127.0.0.1"],
+         "--port", str(port), "--host", "127.0.0.1", *args],
         stdout=log, stderr=subprocess.STDOUT,
         env={**os.environ, "HAVEN_RATE_LIMITS": "false", "HAVEN_LOG_LEVEL": "warning", **env},
     )  # fmt: skip
@@ -100,11 +133,17 @@ class AnchorUnavailable(RuntimeError):
         self.reason = reason
 
 
-def pip_anchor(name: str, requirement: str, probe: str, timeout: float = 600.0) -> Path:
+def pip_anchor(
+    name: str, requirement: str, probe: str, timeout: float = 600.0, heavy: bool = False
+) -> Path:
     """The Python of a venv under WORK holding `requirement`, made and filled on first use
-    (`probe` is an import that shows it is installed)."""
+    (`probe` is an import that shows it is installed). `heavy`: an install that takes long
+    (many dependencies), which a smoke run does not make."""
     venv = WORK / f"{name}-venv"
     python = venv / "bin" / "python"
+    kind: Literal["pip", "heavy"] = "heavy" if heavy else "pip"
+    if not python.exists() and not may_install(kind):
+        raise AnchorUnavailable(not_installing(requirement))
     try:
         if not python.exists():
             WORK.mkdir(parents=True, exist_ok=True)
@@ -114,6 +153,8 @@ def pip_anchor(name: str, requirement: str, probe: str, timeout: float = 600.0) 
             )  # fmt: skip
         found = subprocess.run([str(python), "-c", probe], capture_output=True, timeout=120)
         if found.returncode != 0:
+            if not may_install(kind):
+                raise AnchorUnavailable(not_installing(requirement))
             install = subprocess.run(
                 [str(python), "-m", "pip", "install", "--quiet", requirement],
                 capture_output=True, text=True, timeout=timeout,

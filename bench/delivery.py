@@ -17,7 +17,7 @@ import os
 import struct
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -29,11 +29,17 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from bench.common import Throughput, haven_server, summarise
-from haven.core import b64
+from haven.core import b64, limits
 
 SendVia = Literal["http", "ws"]
 ACK_EVERY = 20
-PAD = os.urandom(200)  # a small ciphertext body, like a short Olm message
+PAYLOAD_BYTES = 200  # a small ciphertext body, like a short Olm message
+PAD = os.urandom(PAYLOAD_BYTES)
+# Send frames a WebSocket sender may have unconfirmed. Synapse's senders await each PUT
+# (one in flight); a window much above a few only queues messages inside the server, which
+# shows as latency, not as throughput.
+WS_WINDOW = 2
+MAX_FRAME = limits.MAX_WS_FRAME_BYTES  # the server's own cap on a frame
 
 
 def _identity() -> dict[str, str]:
@@ -54,19 +60,30 @@ class Device:
         return {"Authorization": f"Bearer {self.token}"}
 
 
-async def register(http: httpx.AsyncClient, n: int) -> list[Device]:
-    devices = []
-    for _ in range(n):
-        r = await http.post("/v1/accounts", json={"identity_keys": _identity()})
-        r.raise_for_status()
-        body = r.json()
-        address = {"account_id": body["account_id"], "device_id": body["device_id"]}
-        devices.append(Device(address, body["token"]))
-    return devices
+async def _register_one(http: httpx.AsyncClient) -> Device:
+    r = await http.post("/v1/accounts", json={"identity_keys": _identity()})
+    r.raise_for_status()
+    body = r.json()
+    address = {"account_id": body["account_id"], "device_id": body["device_id"]}
+    return Device(address, body["token"])
 
 
-def _stamped() -> str:
-    return b64.encode(struct.pack(">Q", time.perf_counter_ns()) + PAD)
+async def register(http: httpx.AsyncClient, n: int, concurrency: int = 1) -> list[Device]:
+    """`n` new accounts with one device each, `concurrency` registrations at a time."""
+    if concurrency <= 1:
+        return [await _register_one(http) for _ in range(n)]
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one() -> Device:
+        async with gate:
+            return await _register_one(http)
+
+    return list(await asyncio.gather(*(one() for _ in range(n))))
+
+
+def _stamped(pad: bytes = PAD) -> str:
+    """A ciphertext that carries its send time (so the receiver can time it) and `pad`."""
+    return b64.encode(struct.pack(">Q", time.perf_counter_ns()) + pad)
 
 
 @dataclass
@@ -77,7 +94,9 @@ class Receiver:
     done: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def run(self, ws_url: str, connected: asyncio.Event) -> None:
-        async with websockets.connect(ws_url, additional_headers=self.device.auth) as ws:
+        async with websockets.connect(
+            ws_url, additional_headers=self.device.auth, max_size=MAX_FRAME
+        ) as ws:
             connected.set()
             pending: list[str] = []
             while len(self.latencies) < self.expected:
@@ -94,8 +113,8 @@ class Receiver:
             self.done.set()
 
 
-async def _send_http(http: httpx.AsyncClient, sender: Device, to: Device) -> None:
-    body = {"recipients": [to.address], "ciphertext": _stamped(), "kind": "olm"}
+async def _send_http(http: httpx.AsyncClient, sender: Device, to: Device, pad: bytes) -> None:
+    body = {"recipients": [to.address], "ciphertext": _stamped(pad), "kind": "olm"}
     r = await http.post("/v1/messages", json=body, headers=sender.auth)
     if r.status_code != 201:
         raise RuntimeError(f"send failed: {r.status_code} {r.text}")
@@ -111,10 +130,18 @@ async def _paced(count: int, interval: float, send_one: Callable[[], Awaitable[N
         await send_one()
 
 
-async def _sender_ws(
-    ws_url: str, sender: Device, to: Device, count: int, interval: float, window: int = 32
+async def sender_ws(
+    ws_url: str,
+    sender: Device,
+    to: Sequence[Device],
+    count: int,
+    interval: float,
+    window: int = WS_WINDOW,
+    pad: bytes = PAD,
 ) -> None:
-    async with websockets.connect(ws_url, additional_headers=sender.auth) as ws:
+    """Send `count` messages as `send` frames, to each of `to` in turn, with at most
+    `window` unconfirmed at a time."""
+    async with websockets.connect(ws_url, additional_headers=sender.auth, max_size=MAX_FRAME) as ws:
         slots = asyncio.Semaphore(window)
         confirmed = 0
 
@@ -134,7 +161,8 @@ async def _sender_ws(
         async def send_one() -> None:
             nonlocal n
             await slots.acquire()
-            message = {"recipients": [to.address], "ciphertext": _stamped(), "kind": "olm"}
+            target = to[n % len(to)].address
+            message = {"recipients": [target], "ciphertext": _stamped(pad), "kind": "olm"}
             await ws.send(json.dumps({"type": "send", "request_id": str(n), "message": message}))
             n += 1
 
@@ -143,9 +171,17 @@ async def _sender_ws(
 
 
 async def measure(
-    url: str, senders: int, per_sender: int, via: SendVia = "http", rate: float | None = None
+    url: str,
+    senders: int,
+    per_sender: int,
+    via: SendVia = "http",
+    rate: float | None = None,
+    window: int = WS_WINDOW,
+    payload_bytes: int = PAYLOAD_BYTES,
 ) -> Throughput:
-    """Deliver senders*per_sender messages; `rate` paces the total offered load (msgs/s)."""
+    """Deliver senders*per_sender messages of `payload_bytes` (plus an 8-byte time stamp);
+    `rate` paces the total offered load (msgs/s); `window`: see WS_WINDOW."""
+    pad = PAD if payload_bytes == PAYLOAD_BYTES else os.urandom(payload_bytes)
     ws_url = url.replace("http://", "ws://") + "/v1/stream"
     limits = httpx.Limits(max_connections=senders + 4, max_keepalive_connections=senders + 4)
     async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as http:
@@ -161,12 +197,12 @@ async def measure(
         start = time.perf_counter()
         if via == "http":
             sending = [
-                _paced(per_sender, interval, functools.partial(_send_http, http, s, t))
+                _paced(per_sender, interval, functools.partial(_send_http, http, s, t, pad))
                 for s, t in zip(from_devices, to_devices, strict=True)
             ]
         else:
             sending = [
-                _sender_ws(ws_url, s, t, per_sender, interval)
+                sender_ws(ws_url, s, [t], per_sender, interval, window, pad)
                 for s, t in zip(from_devices, to_devices, strict=True)
             ]
         await asyncio.wait_for(asyncio.gather(*sending, *receiving), timeout=600)

@@ -53,7 +53,15 @@ from typing import Any
 
 import vodozemac
 
-from bench.common import ROOT, WORK, AnchorUnavailable, haven_server
+from bench.common import (
+    ROOT,
+    WORK,
+    AnchorUnavailable,
+    Scale,
+    haven_server,
+    may_install,
+    not_installing,
+)
 from haven.core.wire import key_signing_message
 from haven.crypto.identity import DeviceIdentity, verify_key_signature
 from haven.crypto.megolm import InboundGroups, OutboundGroup
@@ -264,6 +272,8 @@ def ensure_libsignal(work: Path = LIBSIGNAL_WORK) -> Path:
     stamp = work / "node_modules" / ".haven-lock-sha256"
     if stamp.is_file() and stamp.read_text().strip() == lock:
         return work
+    if not may_install("heavy"):
+        raise AnchorUnavailable(not_installing("libsignal's npm tree"))
     print("installing the libsignal anchor (npm ci) ...", file=sys.stderr, flush=True)
     try:
         done = subprocess.run(
@@ -301,11 +311,16 @@ def libsignal(
     return figures
 
 
-def run(quick: bool = False) -> dict[str, Any]:
-    n = 1_000 if quick else 20_000
-    setups = 100 if quick else 1_000
-    members = 20 if quick else 100
-    group_messages = 100 if quick else 200
+# (1:1 messages, session set-ups, group members, group messages) per run size.
+SIZES: dict[Scale, tuple[int, int, int, int]] = {
+    "full": (20_000, 1_000, 100, 200),
+    "quick": (1_000, 100, 20, 100),
+    "smoke": (50, 10, 3, 5),
+}
+
+
+def run(scale: Scale = "full") -> dict[str, Any]:
+    n, setups, members, group_messages = SIZES[scale]
     # Installed first so that npm's work never overlaps a measurement.
     work: Path | None = None
     anchor: dict[str, Any]
@@ -335,4 +350,4 @@ def run(quick: bool = False) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    print(json.dumps(run(quick=True), indent=2))
+    print(json.dumps(run("quick"), indent=2))

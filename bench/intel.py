@@ -11,7 +11,7 @@ import tracemalloc
 from pathlib import Path
 from typing import Any
 
-from bench.common import AnchorUnavailable, pip_anchor
+from bench.common import AnchorUnavailable, Scale, pip_anchor
 from haven.intel import bundled, parsers
 from haven.intel.merge import Collection
 
@@ -29,10 +29,10 @@ def stix_files() -> list[Path]:
 ROUNDS = 5  # both sides: one warm-up pass, then the best of ROUNDS (timeit's advice)
 
 
-def haven_parse(files: list[Path]) -> dict[str, float]:
+def haven_parse(files: list[Path], rounds: int = ROUNDS) -> dict[str, float]:
     best = float("inf")
     collection = Collection()
-    for attempt in range(ROUNDS + 1):
+    for attempt in range(rounds + 1):
         collection = Collection()
         start = time.perf_counter()
         for path in files:
@@ -56,9 +56,16 @@ def peak_memory(files: list[Path]) -> dict[str, float]:
             "ratio": round(peak / size, 2)}  # fmt: skip
 
 
-def run() -> dict[str, Any]:
-    files = stix_files()
-    ours = haven_parse(files)
+def smallest(files: list[Path], count: int) -> list[Path]:
+    return sorted(files, key=lambda p: p.stat().st_size)[:count]
+
+
+def run(scale: Scale = "full") -> dict[str, Any]:
+    """Every bundled STIX file, best of ROUNDS; a smoke run takes the two smallest, once."""
+    smoke = scale == "smoke"
+    rounds = 1 if smoke else ROUNDS
+    files = smallest(stix_files(), 2) if smoke else stix_files()
+    ours = haven_parse(files, rounds)
     result: dict[str, Any] = {
         "stix_files": len(files),
         "haven_us_per_indicator": round(ours["seconds"] / ours["sightings"] * 1e6, 2),
@@ -66,13 +73,13 @@ def run() -> dict[str, Any]:
         "memory": peak_memory(files),
     }
     meta = [p for p in bundled.files() if "meta-threat-research" in p.as_posix()]
-    meta_run = haven_parse(meta)
+    meta_run = haven_parse(smallest(meta, 5) if smoke else meta, rounds)
     result["meta_us_per_indicator"] = round(meta_run["seconds"] / meta_run["sightings"] * 1e6, 2)
     try:
         python = ensure_stix2()
         anchor = subprocess.run(
             [str(python), str(Path(__file__).with_name("anchors") / "stix2_parse.py"),
-             str(ROUNDS), *map(str, files)],
+             str(rounds), *map(str, files)],
             capture_output=True, text=True, check=True, timeout=1800,
         )  # fmt: skip
         theirs = json.loads(anchor.stdout)

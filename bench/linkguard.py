@@ -28,7 +28,7 @@ from typing import Any
 
 from tests.linkguard.test_canonical import SPEC_CANONICAL, SPEC_EXPRESSIONS
 
-from bench.common import AnchorUnavailable, pip_anchor
+from bench.common import AnchorUnavailable, Scale, pip_anchor
 from haven.intel.bundled import FEED
 from haven.linkguard import (
     PrefixSet,
@@ -278,9 +278,16 @@ def gglsbl_urls(python: Path, urls: list[str]) -> dict[str, Any]:
 # --- report ----------------------------------------------------------------------------
 
 
-def measure(quick: bool = False) -> dict[str, Any]:
-    url_count = 10_000 if quick else 100_000
-    entries = 100_000 if quick else 1_000_000
+# (URLs, prefix-list entries) per run size.
+SIZES: dict[Scale, tuple[int, int]] = {
+    "full": (100_000, 1_000_000),
+    "quick": (10_000, 100_000),
+    "smoke": (1_000, 10_000),
+}
+
+
+def measure(scale: Scale = "full") -> dict[str, Any]:
+    url_count, entries = SIZES[scale]
     urls = realistic_urls(url_count)
     haven = haven_urls(urls)
     result: dict[str, Any] = {
@@ -326,7 +333,7 @@ def _agreement(urls: list[str], theirs: list[str | None]) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller runs (a smoke test)")
-    print(json.dumps(measure(parser.parse_args().quick), indent=2))
+    print(json.dumps(measure("quick" if parser.parse_args().quick else "full"), indent=2))
 
 
 if __name__ == "__main__":

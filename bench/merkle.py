@@ -28,7 +28,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from bench.common import AnchorUnavailable, pip_anchor
+from bench.common import AnchorUnavailable, Scale, pip_anchor
 from haven.merkle import (
     MemoryLeafStore,
     MerkleLog,
@@ -200,7 +200,7 @@ def haven_figures(
 def ensure_sigstore() -> Path:
     return pip_anchor(
         "sigstore", f"sigstore=={SIGSTORE_VERSION}", "import sigstore._internal.merkle",
-        timeout=INSTALL_TIMEOUT_S,
+        timeout=INSTALL_TIMEOUT_S, heavy=True,
     )  # fmt: skip
 
 
@@ -230,9 +230,16 @@ def sigstore_figures(
 # --- report --------------------------------------------------------------------------------
 
 
-def measure(quick: bool = False) -> dict[str, Any]:
-    count = 100_000 if quick else 1_000_000
-    samples = 1_000 if quick else 5_000
+# (log entries, proofs sampled) per run size.
+SIZES: dict[Scale, tuple[int, int]] = {
+    "full": (1_000_000, 5_000),
+    "quick": (100_000, 1_000),
+    "smoke": (20_000, 100),
+}
+
+
+def measure(scale: Scale = "full") -> dict[str, Any]:
+    count, samples = SIZES[scale]
     rng = random.Random(SEED)
     entries = make_entries(count, rng)
     haven, cases = haven_figures(entries, samples, rng)
@@ -264,7 +271,7 @@ def measure(quick: bool = False) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller runs (a smoke test)")
-    print(json.dumps(measure(parser.parse_args().quick), indent=2))
+    print(json.dumps(measure("quick" if parser.parse_args().quick else "full"), indent=2))
 
 
 if __name__ == "__main__":

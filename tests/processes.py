@@ -13,6 +13,10 @@ from pathlib import Path
 
 import httpx
 
+from haven.core.relaylink import b64url_encode
+from haven.core.tlscert import load_certificate, pin_of
+from haven.server.tls import CERT_FILE
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -24,13 +28,16 @@ def free_port() -> int:
 class ServerProcess:
     """One `haven server` subprocess; its output goes to a log file for post-mortems."""
 
-    def __init__(self, data_dir: Path, db: str, redis: str | None = None, **env: str) -> None:
+    def __init__(
+        self, data_dir: Path, db: str, redis: str | None = None, tls: bool = False, **env: str
+    ) -> None:
         self.data_dir = data_dir
         self.db = db
         self.redis = redis
+        self.tls = tls  # self-signed, made in data_dir; `pin` is what clients check
         self.env = env
         self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
         self.log = data_dir / f"server-{self.port}.log"
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -42,11 +49,18 @@ class ServerProcess:
         ]  # fmt: skip
         if self.redis:
             args += ["--redis", self.redis]
+        if self.tls:
+            args.append("--tls")
         env = {**os.environ, "HAVEN_RATE_LIMITS": "false", **self.env}
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env)
         self.wait_healthy()
         return self
+
+    @property
+    def pin(self) -> str:
+        """The pin `haven server --tls` printed for the certificate it made."""
+        return b64url_encode(pin_of(load_certificate(self.data_dir / CERT_FILE)))
 
     def wait_healthy(self, within: float = 60) -> None:
         deadline = time.monotonic() + within
@@ -55,7 +69,9 @@ class ServerProcess:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited: {self.log.read_text()[-2000:]}")
             with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(self.url + "/v1/health", timeout=1).status_code == 200:
+                # The pin, not a CA, vouches for a test server's self-signed certificate.
+                health = httpx.get(self.url + "/v1/health", timeout=1, verify=False)  # noqa: S501
+                if health.status_code == 200:
                     return
             time.sleep(0.1)
         raise RuntimeError(f"server not healthy in {within}s: {self.log.read_text()[-2000:]}")

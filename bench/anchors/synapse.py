@@ -35,6 +35,7 @@ import hashlib
 import hmac
 import json
 import math
+import os
 import secrets
 import signal
 import socket
@@ -153,6 +154,13 @@ def ensure_synapse(root: Path) -> Path:
     python = venv / "bin" / "python"
     if python.exists() and _installed_synapse(python) == SYNAPSE_VERSION:
         return python
+    # bench.common.INSTALL_ENV; read here too, as this file also runs on its own.
+    policy = os.environ.get("HAVEN_BENCH_INSTALL", "all")
+    if policy != "all":
+        raise AnchorUnavailable(
+            f"Synapse {SYNAPSE_VERSION} is not installed and HAVEN_BENCH_INSTALL={policy} "
+            "says not to (a smoke run installs no Synapse: `make bench` does)"
+        )
     root.mkdir(parents=True, exist_ok=True)
     if not python.exists():
         _run_install_step([BASE_PYTHON, "-m", "venv", str(venv)], "create the venv")

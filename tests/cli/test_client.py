@@ -4,6 +4,7 @@ against a real server process."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -154,3 +155,41 @@ async def test_linking_a_second_device_through_the_cli(
     )
     assert laptop["account_id"] == phone["account_id"]
     assert laptop["device_id"] != phone["device_id"]
+
+
+async def test_a_self_signed_server_is_joined_with_the_pin_it_prints(
+    launch: type[ServerProcess], tmp_path: Path
+) -> None:
+    server = launch(tmp_path, f"sqlite:///{tmp_path / 'server.sqlite3'}", tls=True).start()
+    printed = re.search(r"Server pin\s+(\S+)", server.log.read_text())
+    assert printed is not None
+    assert printed.group(1) == server.pin
+    secret = tmp_path / "pass.txt"
+    secret.write_text("a long passphrase for tests\n")
+
+    def create(name: str, pin: str) -> subprocess.CompletedProcess[str]:
+        return haven(
+            "account", "create", "--server", server.url, "--profile", str(tmp_path / name),
+            "--passphrase-file", str(secret), "--server-pin", pin, "--json", check=False,
+        )  # fmt: skip
+
+    joined = create("alice", printed.group(1))
+    assert joined.returncode == 0, joined.stderr
+    assert json.loads(joined.stdout)["server"] == server.url
+    impostor_pin = "A" * 43
+    refused = create("mallory", impostor_pin)
+    assert refused.returncode != 0
+    assert "different certificate" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    malformed = create("typo", "not-a-pin")
+    assert malformed.returncode != 0
+    assert "43-character" in malformed.stderr
+    assert not (tmp_path / "typo").exists()
+
+
+def test_a_certificate_without_its_key_is_a_clear_start_up_error(tmp_path: Path) -> None:
+    result = haven(
+        "server", "--data-dir", str(tmp_path), "--tls-cert", str(tmp_path / "c.pem"), check=False
+    )
+    assert result.returncode == 2
+    assert "tls_cert and tls_key go together" in " ".join(result.stderr.split())

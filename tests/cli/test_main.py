@@ -88,6 +88,7 @@ def test_invite_uses_out_of_range_is_refused(tmp_path: Path) -> None:
 def test_up_serves_the_api_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
     port, relay_port = free_port(), free_port()
     data = str(tmp_path / "data")
+    printed: list[str] = []
     proc = subprocess.Popen(
         [sys.executable, "-m", "haven", "up", "--data-dir", data, "--port", str(port),
          "--relay-port", str(relay_port)],
@@ -106,6 +107,13 @@ def test_up_serves_the_api_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
             pytest.fail("haven up did not answer")
         assert health.json()["status"] == "ok"
         assert (tmp_path / "data" / "haven.sqlite3").exists()
+        # Nobody can sign in to the console yet: a one-time link for the first admin.
+        assert proc.stdout is not None
+        while not printed or "Stop with Ctrl-C" not in printed[-1]:
+            printed.append(proc.stdout.readline().decode())
+        assert f"Console      {url}/admin" in "".join(printed)
+        [link] = [line.strip() for line in printed if "/admin/first-run?token=" in line]
+        assert httpx.get(link, timeout=5).status_code == 200
         # The relay beside it answers TLS with its decoy page to anyone without the secret.
         context = ssl.create_default_context()
         context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
@@ -123,12 +131,16 @@ def test_up_serves_the_api_and_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
         else:
             pytest.fail("the relay did not answer")
         assert decoy.startswith(b"HTTP/1.1 200")
+        # The relay left its invite link for the console's relays page.
+        link_file = tmp_path / "data" / "relay-link.txt"
+        assert link_file.read_text().startswith("haven://relay?")
+        assert link_file.stat().st_mode & 0o077 == 0
     finally:
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=30)
     # 130 is the conventional status for "stopped by Ctrl-C" after a clean shutdown.
     assert proc.returncode in (0, 130)
-    text = out.decode()
+    text = "".join(printed) + out.decode()
     assert "Application shutdown complete" in text
     assert f"http://127.0.0.1:{port}/v1" in text
     assert f"haven://relay?host=127.0.0.1&port={relay_port}" in text

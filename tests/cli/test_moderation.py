@@ -3,6 +3,7 @@ real server process, then `haven audit verify` on the log it left."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -12,7 +13,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from haven.cli.main import app
+from haven.server.console import credentials
+from haven.store.stores import stores_at
 from tests.processes import ServerProcess
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]
@@ -97,3 +102,34 @@ def test_legal_requests_are_recorded_in_the_audit_log(tmp_path: Path) -> None:
     bad = haven("admin", "legal-request", "--authority", "x", "--request", "y",
                 "--response", "maybe", *data, check=False)  # fmt: skip
     assert bad.returncode == 2
+
+
+def test_create_admin_sets_a_console_password_and_totp(tmp_path: Path) -> None:
+    runner = CliRunner()
+    data = ["--data-dir", str(tmp_path)]
+    secret = tmp_path / "console-password"
+    secret.write_text("a long console password\n")
+    made = runner.invoke(app, ["admin", "create-admin", "--name", "Ana", "--role", "admin",
+                               "--password-file", str(secret), "--totp", *data])  # fmt: skip
+    assert made.exit_code == 0, made.output
+    assert made.stdout.strip().startswith("op_")
+    assert "otpauth://totp/Haven:Ana?" in made.stderr
+
+    async def stored() -> tuple[str, bytes | None]:
+        async with stores_at(f"sqlite:///{tmp_path / 'haven.sqlite3'}") as stores:
+            found = await stores.console.credential("Ana")
+        assert found is not None
+        return found.password_hash, found.totp_secret
+
+    password_hash, totp_secret = asyncio.run(stored())
+    assert credentials.password_matches("a long console password", password_hash)
+    assert totp_secret is not None
+
+    scripted = runner.invoke(app, ["admin", "create-admin", "Bo", *data])  # no terminal, no file
+    assert scripted.exit_code == 0
+    assert "no console password set" in scripted.stderr
+    secret.write_text("short\n")
+    for args in (["--name", "Cy", "--password-file", str(secret)], ["--name", "Di", "--totp"],
+                 ["Ed", "--name", "Ed"], []):  # fmt: skip
+        refused = runner.invoke(app, ["admin", "create-admin", *args, *data])
+        assert refused.exit_code == 2, (args, refused.output)

@@ -125,3 +125,61 @@ async def test_chat_shows_signed_notices_apart_from_messages(
         [notice] = [n for n in app._notifications if n.title.startswith("SECURITY NOTICE")]
         assert "Government-backed" in notice.title
         assert notice.severity == "warning"
+
+
+async def test_chat_checkup_and_guide_commands(make_client: MakeClient) -> None:
+    from haven.client.checkup import PassphraseCheck
+
+    alice, bob = await make_client("alice"), await make_client("bob")
+    alice.add_contact(bob.state.account_id, "bob")
+    app = ChatApp(alice, poll_seconds=0.2, passphrase_check=PassphraseCheck.of("hunter2"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        composer = app.query_one(Input)
+        composer.value = "/checkup"
+        await pilot.click(Input)
+        await pilot.press("enter")
+        await wait_for(lambda: "No relay is configured" in log_text(app), pilot)
+        shown = log_text(app)
+        assert "bob is not verified" in shown
+        assert "passphrase is weak" in shown
+        assert "fix: haven relay add LINK" in shown
+        assert "security checkup" in str(app.query_one("#badge", Label).render())
+        composer.value = "/guide notices"
+        await pilot.press("enter")
+        await wait_for(lambda: "What a real Haven notice looks like" in log_text(app), pilot)
+        composer.value = "/guide"
+        await pilot.press("enter")
+        await wait_for(lambda: "/guide helplines" in log_text(app), pilot)
+        composer.value = "/guide spyware fr"
+        await pilot.press("enter")
+        await wait_for(lambda: "logiciels espions" in log_text(app), pilot)
+
+
+async def test_a_device_linked_while_chatting_pops_up_as_a_signed_alert(
+    make_client: MakeClient, tmp_path: Path
+) -> None:
+    from textual.notifications import Notification
+
+    from tests.client.conftest import second_device
+
+    alice = await make_client("alice")
+    app = ChatApp(alice, poll_seconds=0.2, alert_seconds=0.2)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause(0.3)
+        # Someone links a device to Alice's account while her chat is open.
+        intruder = await second_device(alice, tmp_path / "intruder")
+        await intruder.close()
+
+        def alerts() -> list[Notification]:
+            return [n for n in app._notifications if n.title.startswith("SECURITY ALERT")]
+
+        await wait_for(lambda: len(alerts()) > 0, pilot)
+        [alert] = alerts()
+        assert "A new device was linked" in alert.title
+        assert intruder.state.device_id in str(alert.message)
+        assert intruder.state.device_id not in log_text(app)  # never in a conversation
+    # Shown once: a restart does not show it again.
+    again = ChatApp(alice, poll_seconds=0.2, alert_seconds=0.2)
+    async with again.run_test(size=(120, 40)) as pilot:
+        await pilot.pause(0.5)
+        assert not [n for n in again._notifications if n.title.startswith("SECURITY ALERT")]

@@ -10,6 +10,7 @@ from haven.client.api import Unreachable
 from haven.client.messenger import IdentityChanged, Messenger, MessengerError
 from haven.client.profile import ProfileError
 from haven.core import b64
+from haven.core.relaylink import RelayLink
 from haven.crypto import franking
 from haven.crypto.errors import IntegrityError
 from tests.client.conftest import PASSPHRASE, MakeClient, second_device
@@ -192,6 +193,8 @@ async def test_a_waiting_device_cannot_be_used_until_linked(
     make_client: MakeClient, tmp_path: Path
 ) -> None:
     alice = await make_client("alice")
+    relay = RelayLink("127.0.0.1", 8443, bytes(32), bytes(range(32)), None, False).to_url()
+    alice.add_relay(relay)
     code = Messenger.begin_link(tmp_path / "new", alice.state.server, PASSPHRASE)
     with pytest.raises(MessengerError, match="waiting to be linked"):
         Messenger.open(tmp_path / "new", PASSPHRASE)
@@ -200,6 +203,7 @@ async def test_a_waiting_device_cannot_be_used_until_linked(
     try:
         assert tablet.state.account_id == alice.state.account_id
         assert tablet.state.device_id != alice.state.device_id
+        assert tablet.state.relays == [relay]  # a blocked server is reachable from it too
         with pytest.raises(MessengerError, match="already linked"):
             await Messenger.complete_link(tmp_path / "new", PASSPHRASE, approval)
     finally:
@@ -319,3 +323,22 @@ async def test_concurrent_flushes_send_each_envelope_once(make_client: MakeClien
     assert alice.state.outbox == []
     assert len(sent) == 3 == len(set(sent))
     assert [m["body"] for m in await bob.receive()] == ["first", "second", "third"]
+
+
+async def test_a_bad_server_pin_is_refused_before_anything_is_made(tmp_path: Path) -> None:
+    with pytest.raises(MessengerError, match="43-character"):
+        await Messenger.create_account(
+            tmp_path / "p", "https://127.0.0.1:9", PASSPHRASE, server_pin="not-a-pin"
+        )
+    with pytest.raises(MessengerError, match="43-character"):
+        Messenger.begin_link(tmp_path / "p", "https://127.0.0.1:9", PASSPHRASE, "nope")
+    assert not (tmp_path / "p").exists()
+
+
+async def test_relays_are_refused_for_a_plain_http_server_elsewhere(tmp_path: Path) -> None:
+    relay = RelayLink("127.0.0.1", 8443, bytes(32), bytes(range(32)), None, False).to_url()
+    with pytest.raises(MessengerError, match="could read this device's token"):
+        await Messenger.create_account(
+            tmp_path / "p", "http://haven.example.org", PASSPHRASE, relays=[relay]
+        )
+    assert not (tmp_path / "p").exists()

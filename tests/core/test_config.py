@@ -212,3 +212,13 @@ def test_config_is_immutable() -> None:
 def test_config_model_rejects_unknown_fields_directly() -> None:
     with pytest.raises(ValueError, match="extra"):
         Config.model_validate({"bogus": 1})
+
+
+def test_tls_certificate_and_key_go_together(tmp_path: Path) -> None:
+    assert Config().scheme == "http"
+    assert not Config().serves_tls
+    assert Config(tls=True).scheme == "https"
+    both = load(overrides={"tls_cert": tmp_path / "c.pem", "tls_key": tmp_path / "k.pem"})
+    assert both.serves_tls
+    with pytest.raises(ConfigError, match="tls_cert and tls_key go together"):
+        load(overrides={"tls_cert": tmp_path / "c.pem"})

@@ -252,3 +252,21 @@ def test_client_profile_state_is_for_its_owner_only(session: Session) -> None:
 def test_client_files_are_for_their_owner_only(session: Session) -> None:
     modes = _modes(session.profiles, set())
     assert _too_open(modes, session.profiles[0].parent) == []
+
+
+def test_the_server_refuses_to_start_with_a_key_file_others_can_read(tmp_path: Path) -> None:
+    """Every signing or MAC key the server keeps: opened up to the group or to everyone,
+    the server does not start, and says which file and what to do; put back, it starts."""
+    data = tmp_path / "server"
+    data.mkdir()
+    db = f"sqlite:///{data / 'haven.sqlite3'}"
+    ServerProcess(data, db).start().stop()
+    keys = sorted(data.glob("*.key"))
+    assert len(keys) >= 4
+    for key, mode in zip(keys, [0o644, 0o640, 0o604, 0o660] * len(keys), strict=False):
+        key.chmod(mode)
+        with pytest.raises(RuntimeError, match="server exited") as refused:
+            ServerProcess(data, db).start()
+        assert f"{key} is readable by other users: chmod 600 it and restart" in str(refused.value)
+        key.chmod(0o600)
+    ServerProcess(data, db).start().stop()

@@ -12,7 +12,8 @@ import pytest
 import redis.asyncio as aioredis
 
 from haven.core import ids
-from haven.server.bus import _CHANNEL_PREFIX, Listener, LocalBus, RedisBus
+from haven.server.bus import _CHANNEL_PREFIX, MAX_HANDED, Listener, LocalBus, RedisBus
+from haven.store.interfaces import Address, QueuedEnvelope
 
 pytestmark = pytest.mark.anyio
 
@@ -146,6 +147,57 @@ async def test_local_bus_reports_local_status_and_is_always_ready() -> None:
     await bus.close()
 
 
+def queued(seq: int) -> QueuedEnvelope:
+    return QueuedEnvelope(seq, ids.new_id(), Address(ids.new_id(), ids.new_id()), "olm", b"ct", 0)
+
+
+async def test_handed_envelopes_wake_their_device_and_are_taken_in_order() -> None:
+    bus = LocalBus()
+    target, other = ids.new_id(), ids.new_id()
+    with bus.listen(target) as listener, bus.listen(other) as bystander:
+        assert listener.take() is None  # a new listener reads its queue first
+        first, second = queued(1), queued(2)
+        bus.hand([(target, first), (other, queued(3)), (target, second)])
+        assert await woken(listener)
+        assert listener.take() == [first, second]
+        assert listener.take() == []  # nothing new, and nothing unknown either
+        assert await woken(bystander)
+
+
+async def test_a_plain_wake_up_sends_the_listener_back_to_its_queue() -> None:
+    bus = LocalBus()
+    device = ids.new_id()
+    with bus.listen(device) as listener:
+        listener.take()
+        bus.hand([(device, queued(1))])
+        await bus.wake([device])  # e.g. another process queued something
+        assert listener.take() is None
+        bus.hand([(device, queued(2))])
+        assert listener.take() is not None
+
+
+async def test_wake_for_handed_envelopes_leaves_local_listeners_alone() -> None:
+    bus = LocalBus()
+    device = ids.new_id()
+    with bus.listen(device) as listener:
+        listener.take()
+        await bus.wake([device], handed=True)
+        assert not await woken(listener)
+        assert listener.take() == []
+
+
+async def test_too_many_handed_envelopes_or_a_forget_mean_reading_the_queue() -> None:
+    bus = LocalBus()
+    device = ids.new_id()
+    with bus.listen(device) as listener:
+        listener.take()
+        bus.hand([(device, queued(i)) for i in range(MAX_HANDED + 1)])
+        assert listener.take() is None
+        bus.hand([(device, queued(1))])
+        listener.forget()
+        assert listener.take() is None
+
+
 # RedisBus against a real Redis
 
 
@@ -212,6 +264,28 @@ async def test_wake_reaches_local_and_remote_listeners(
     with a.listen(device) as local, b.listen(device) as remote:
         assert await wake_until_delivered(a, remote)
         assert await woken(local)  # delivered in-process before publishing
+
+
+async def test_handed_wake_reaches_other_processes_but_not_back_to_its_own(
+    two_buses: tuple[RedisBus, RedisBus],
+) -> None:
+    a, b = two_buses
+    device, sentinel = ids.new_id(), ids.new_id()
+    with a.listen(device) as local, a.listen(sentinel) as marker, b.listen(device) as remote:
+        assert await wake_until_delivered(a, remote)
+        assert await wake_until_delivered(b, marker)
+        local.take()
+        envelope = queued(7)
+        a.hand([(device, envelope)])
+        remote.clear()
+        await a.wake([device], handed=True)
+        assert await woken(remote, within=5)
+        # Redis delivers to `a` in publish order: once b's later wake-up for the sentinel
+        # has arrived, a's own echo has been seen (and must have been skipped).
+        marker.clear()
+        await b.wake([sentinel])
+        assert await woken(marker, within=5)
+        assert local.take() == [envelope]
 
 
 async def test_revoke_crosses_buses(two_buses: tuple[RedisBus, RedisBus]) -> None:

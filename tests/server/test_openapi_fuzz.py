@@ -8,11 +8,9 @@ listed content type, a body matching the listed schema). A server error found he
 recorded in KNOWN_FAILURES with what was found and marked xfail(strict=True) for that
 case only, so fixing it turns the mark into a failure to remove.
 
-Two answers the edge gives on every route are accepted although most operations do not
-list them (a gap in the document, reported in docs/reliability.md, not in the server): 400
-`invalid_json`/`bad_request` for a body that is not JSON at all, and 401 `unauthorized`
-on an authenticated route when the request carries no valid credentials (schemathesis
-drops the Authorization header in some negative cases). Anything else undocumented fails.
+The answers the edge gives on every route (400 for a body that is not JSON, 401 without
+valid credentials, 413, 429, 503) are in the document too (`haven.server.openapi`), so
+nothing undocumented is accepted.
 
 Generation is derandomized: the same requests every run, so the xfail marks are stable and
 a failure in CI reproduces locally.
@@ -21,7 +19,6 @@ a failure in CI reproduces locally.
 from __future__ import annotations
 
 import asyncio
-import json
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -48,36 +45,9 @@ from haven.store.stores import stores_at
 from tests.conftest import fresh_stores
 from tests.server.conftest import DeviceKeys, make_config, serve
 
-
-def _error_code(response: schemathesis.Response) -> str | None:
-    try:
-        body = json.loads(response.content)
-    except ValueError:
-        return None
-    error = body.get("error") if isinstance(body, dict) else None
-    code = error.get("code") if isinstance(error, dict) else None
-    return code if isinstance(code, str) else None
-
-
-def documented_status(
-    ctx: schemathesis.CheckContext, response: schemathesis.Response, case: schemathesis.Case[Any]
-) -> bool | None:
-    """status_code_conformance, less the two edge answers the module docstring names."""
-    code = _error_code(response)
-    if response.status_code == 400 and code in {"invalid_json", "bad_request"}:
-        return None
-    if response.status_code == 401 and code == "unauthorized" and _secured(case):
-        return None
-    return status_code_conformance(ctx, response, case)
-
-
-def _secured(case: schemathesis.Case[Any]) -> bool:
-    return bool(case.operation.definition.raw.get("security"))
-
-
 CHECKS = [
     not_a_server_error,
-    documented_status,
+    status_code_conformance,
     content_type_conformance,
     response_schema_conformance,
     response_headers_conformance,
@@ -88,30 +58,8 @@ PEER = "schemathesis-peer"
 
 # (METHOD, path, mode) -> why it is expected to fail. Keep each entry precise: route,
 # input, and what the server did. Generation is derandomized, so these fail every run.
-_TAXII_MEDIA = (
-    "TAXII answers are application/taxii+json;version=2.1 (as TAXII 2.1 requires) but the "
-    "document lists application/json (routes/taxii.py returns JSONResponse without "
-    "declaring its media type)"
-)
-_TAXII_404 = (
-    "an unknown collection id is 404 not_found ('no such collection'), which the document "
-    "does not list for this operation (only 200 and 422)"
-)
-KNOWN_FAILURES: dict[tuple[str, str, GenerationMode], str] = {
-    **{
-        ("GET", path, mode): _TAXII_MEDIA
-        for path in ("/taxii2/", "/taxii2/api/", "/taxii2/api/collections/")
-        for mode in GenerationMode
-    },
-    **{
-        ("GET", path, mode): _TAXII_404
-        for path in (
-            "/taxii2/api/collections/{collection_id}/",
-            "/taxii2/api/collections/{collection_id}/objects/",
-        )
-        for mode in GenerationMode
-    },
-}
+# Empty: the TAXII media type and 404s that were here are now in the document.
+KNOWN_FAILURES: dict[tuple[str, str, GenerationMode], str] = {}
 
 
 def _document() -> dict[str, Any]:

@@ -4,7 +4,7 @@ import pytest
 
 from haven.core import clock, ids
 from haven.core.errors import ErrorCode, HavenError
-from haven.store.interfaces import Address, NewEnvelope
+from haven.store.interfaces import Address, NewEnvelope, QueuedEnvelope
 from haven.store.stores import Stores
 from tests.store.test_accounts import register
 
@@ -128,3 +128,47 @@ async def test_pending_after_a_position_skips_what_came_before(stores: Stores) -
     first_two = await stores.queues.pending(bob.device_id, 2, now)
     later = await stores.queues.pending(bob.device_id, 10, now, after_seq=first_two[-1].seq)
     assert [e.envelope_id for e in later] == [e.envelope_id for e in sent[2:]]
+
+
+async def test_what_was_queued_is_announced_after_commit_in_queue_order(stores: Stores) -> None:
+    alice, bob, carol = await device(stores), await device(stores), await device(stores)
+    heard: list[list[tuple[str, int, str, bytes]]] = []
+
+    def hook(queued: list[tuple[str, QueuedEnvelope]]) -> None:
+        heard.append([(d, e.seq, e.envelope_id, e.ciphertext) for d, e in queued])
+
+    stores.queues.on_queued(hook)
+    first, second = envelope(alice, b"one"), envelope(alice, b"two")
+    await stores.queues.enqueue(first, [bob, carol])
+    await stores.queues.enqueue(second, [bob])
+    with pytest.raises(HavenError):
+        await stores.queues.enqueue(envelope(alice), [Address(ids.new_id(), ids.new_id())])
+    announced = [item for batch in heard for item in batch]
+    # Exactly what a reader of each queue finds, with the same positions; a refused send
+    # is never announced.
+    now = clock.now_ms()
+    for who in (bob, carol):
+        read = [
+            (who.device_id, e.seq, e.envelope_id, e.ciphertext)
+            for e in await stores.queues.pending(who.device_id, 10, now)
+        ]
+        assert [a for a in announced if a[0] == who.device_id] == read
+    assert [a[1] for a in announced] == sorted(a[1] for a in announced)
+    assert len(announced) == 3
+
+
+async def test_a_device_removed_after_a_send_to_it_is_refused_by_name(stores: Stores) -> None:
+    alice, bob, carol = await device(stores), await device(stores), await device(stores)
+    await stores.queues.enqueue(envelope(alice), [bob, carol])
+    assert await stores.accounts.delete_device(bob.account_id, bob.device_id)
+    late = envelope(alice)
+    with pytest.raises(HavenError) as raised:
+        await stores.queues.enqueue(late, [bob, carol])
+    assert raised.value.code is ErrorCode.UNKNOWN_RECIPIENT
+    assert raised.value.details["unknown"] == [
+        {"account_id": bob.account_id, "device_id": bob.device_id}
+    ]
+    waiting = await stores.queues.pending(carol.device_id, 10, clock.now_ms())
+    assert late.envelope_id not in {e.envelope_id for e in waiting}
+    # Sends to the devices that remain still go through.
+    await stores.queues.enqueue(late, [carol])

@@ -11,10 +11,10 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.markup import escape
-from rich.panel import Panel
 
-from haven.cli import qr
+from haven.cli import qr, security
 from haven.cli.common import err, fail, out, run
+from haven.client import protection as protect
 from haven.client.api import ApiError, Unreachable
 from haven.client.messenger import Messenger, MessengerError
 from haven.client.profile import ProfileError
@@ -136,15 +136,7 @@ def notices(
         if not item["verified"]:
             err.print(f"[bold red]refused[/]: {escape(item['error'])}", highlight=False)
             continue
-        out.print(
-            Panel(
-                escape(item["body"]),
-                title=f"[bold]SECURITY NOTICE from your Haven operator[/]: {escape(item['title'])}",
-                subtitle="signature verified",
-                border_style="bold yellow",
-            ),
-            highlight=False,
-        )
+        out.print(security.panel(item), highlight=False)
 
 
 def relay_add(
@@ -202,6 +194,16 @@ def _emit(objects: list[dict[str, Any]], as_json: bool) -> None:
             )
 
 
+ServerPin = Annotated[
+    str | None,
+    typer.Option(
+        "--server-pin",
+        help="The server certificate's pin, as `haven server --tls` prints it: needed for a "
+        "server with a self-signed certificate; checked directly and through relays.",
+    ),
+]
+
+
 @account_app.command("create")
 def account_create(
     server: Annotated[str, typer.Option("--server", help="The Haven server's URL.")],
@@ -218,6 +220,7 @@ def account_create(
             "reached directly. Repeatable.",
         ),
     ] = None,
+    server_pin: ServerPin = None,
     as_json: Json = False,
 ) -> None:
     """Register a new account with this device, keys sealed under a passphrase."""
@@ -225,7 +228,7 @@ def account_create(
 
     async def create() -> dict[str, str]:
         messenger = await Messenger.create_account(
-            profile, server, passphrase, invite, relays=relay or []
+            profile, server, passphrase, invite, relays=relay or [], server_pin=server_pin
         )
         try:
             return _identity(messenger)
@@ -264,6 +267,7 @@ def account_link(
     ] = None,
     qr_file: QrFile = None,
     passphrase_file: PassphraseFile = None,
+    server_pin: ServerPin = None,
     as_json: Json = False,
 ) -> None:
     """Make this a new device of an existing account. First run it with --server: it shows
@@ -274,8 +278,8 @@ def account_link(
             fail("give --server to start linking, or --approval to finish")
         passphrase = _passphrase(passphrase_file, confirm=True)
         try:
-            code = Messenger.begin_link(profile, server, passphrase)
-        except ProfileError as exc:
+            code = Messenger.begin_link(profile, server, passphrase, server_pin)
+        except (ProfileError, MessengerError) as exc:
             fail(str(exc))
         _write_qr(code, qr_file)
         if as_json:
@@ -306,12 +310,14 @@ def account_approve(
     profile: ProfileDir,
     qr_file: QrFile = None,
     passphrase_file: PassphraseFile = None,
+    lock_file: security.LockFile = None,
     as_json: Json = False,
 ) -> None:
-    """Add the device showing this link code to your account (check the digits match)."""
+    """Add the device showing this link code to your account (check the digits match). A
+    protected account also needs its registration lock."""
 
     async def approve(messenger: Messenger) -> tuple[str, str]:
-        return await messenger.approve_link(code)
+        return await protect.approve_link(messenger, code, lambda: security.read_lock(lock_file))
 
     approval, digits = _with_messenger(profile, passphrase_file, approve)
     _write_qr(approval, qr_file)
@@ -430,10 +436,14 @@ def receive(
     passphrase_file: PassphraseFile = None,
     as_json: Json = False,
 ) -> None:
-    """Fetch, decrypt and print new messages (each once); files go into the profile."""
+    """Fetch, decrypt and print new messages (each once); files go into the profile.
+    Security alerts signed by the server (a device linked, ...) are shown apart, on
+    stderr."""
 
     async def fetch(messenger: Messenger) -> list[dict[str, Any]]:
-        return await messenger.receive(wait=wait)
+        messages = await messenger.receive(wait=wait)
+        security.show(err, messenger, await security.fresh(messenger))
+        return messages
 
     _emit(_with_messenger(profile, passphrase_file, fetch), as_json)
 
@@ -549,15 +559,18 @@ def verify(
 
 def chat(profile: ProfileDir, passphrase_file: PassphraseFile = None) -> None:
     """The terminal client: conversations, messages, a composer (`/attach PATH text` sends
-    a file). Ctrl-Q quits."""
+    a file, `/checkup` reviews your security, `/guide` shows guidance). Ctrl-Q quits."""
     from haven.client.chat import ChatApp
+    from haven.client.checkup import PassphraseCheck
 
+    passphrase = _passphrase(passphrase_file)
     try:
-        messenger = Messenger.open(profile, _passphrase(passphrase_file))
+        messenger = Messenger.open(profile, passphrase)
     except (ProfileError, MessengerError) as exc:
         fail(str(exc))
     try:
-        ChatApp(messenger).run()
+        # /checkup judges the passphrase: it gets the verdict, never the passphrase itself.
+        ChatApp(messenger, passphrase_check=PassphraseCheck.of(passphrase)).run()
     finally:
         run(messenger.close())
 

@@ -8,7 +8,19 @@ from typing import Annotated
 import typer
 
 import haven
-from haven.cli import admin, audit, bench, client, intel, moderation, relay, serve, transparency
+from haven.cli import (
+    admin,
+    audit,
+    bench,
+    campaigns,
+    client,
+    intel,
+    moderation,
+    protection,
+    relay,
+    serve,
+    transparency,
+)
 
 app = typer.Typer(
     name="haven",
@@ -22,12 +34,21 @@ admin.app.command("create-admin")(moderation.create_admin)
 admin.app.command("legal-request")(moderation.legal_request)
 admin.app.add_typer(moderation.account_app, name="account")
 admin.app.add_typer(moderation.notice_app, name="notice")
+moderation.account_app.command("protect-invite")(campaigns.protect_invite)
+admin.app.add_typer(campaigns.campaigns_app, name="campaigns")
 app.add_typer(admin.app, name="admin")
 app.add_typer(audit.app, name="audit")
 app.add_typer(transparency.app, name="transparency")
 app.add_typer(intel.app, name="intel")
 relay.app.command("add")(client.relay_add)
 app.add_typer(relay.app, name="relay")
+client.account_app.add_typer(protection.protect_app, name="protect")
+client.account_app.add_typer(protection.requests_app, name="requests")
+client.account_app.command("join")(protection.join)
+client.account_app.command("devices")(protection.devices)
+client.account_app.command("remove-device")(protection.remove_device)
+client.account_app.command("passphrase")(protection.change_passphrase)
+client.account_app.command("update-blocklist")(protection.update_blocklist)
 app.add_typer(client.account_app, name="account")
 app.add_typer(client.contacts_app, name="contacts")
 app.add_typer(client.group_app, name="group")
@@ -37,6 +58,8 @@ app.command("verify")(client.verify)
 app.command("chat")(client.chat)
 app.command("check-link")(client.check_link)
 app.command("notices")(client.notices)
+app.command("checkup")(protection.run_checkup)
+app.command("guide")(protection.guide)
 app.command("bench")(bench.bench)
 
 

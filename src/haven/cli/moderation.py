@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,11 +16,13 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from haven.cli import qr
 from haven.cli.common import ConfigFile, DataDir, DbUrl, err, fail, load_config, out, run
 from haven.core import clock, ids
 from haven.safety import auditlog
 from haven.safety.policy import REASONS, Action
 from haven.safety.records import audit_entry
+from haven.server.console import credentials
 from haven.store.stores import stores_at
 
 account_app = typer.Typer(
@@ -42,34 +45,97 @@ Json = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 _REASON_HELP = ", ".join(r.code for r in REASONS)
 
 
+def _console_password(file: Path | None) -> str | None:
+    """From --password-file, else typed twice at a terminal; None when neither is possible
+    (a script without --password-file gets an API token only, as before)."""
+    if file is not None:
+        try:
+            password = file.read_text(encoding="utf-8").rstrip("\r\n")
+        except OSError as exc:
+            fail(f"cannot read {file}: {exc.strerror}")
+    elif sys.stdin.isatty():
+        password = typer.prompt(
+            "Console password", hide_input=True, confirmation_prompt=True, err=True
+        )
+    else:
+        return None
+    try:
+        credentials.check_new_password(password)
+    except credentials.PasswordRejected as exc:
+        fail(str(exc), code=2)
+    return password
+
+
 def create_admin(
-    name: Annotated[str, typer.Argument(help="Who this operator is (shown in the audit log).")],
+    name_argument: Annotated[
+        str | None,
+        typer.Argument(metavar="NAME", help="Who this operator is (or give --name)."),
+    ] = None,
+    name_option: Annotated[
+        str | None,
+        typer.Option("--name", help="Who this operator is (shown in the audit log)."),
+    ] = None,
     role: Annotated[
         str, typer.Option("--role", help="admin or moderator.", show_default=True)
     ] = "moderator",
+    password_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--password-file",
+            help="File holding their web console password (else it is asked for twice).",
+        ),
+    ] = None,
+    totp: Annotated[
+        bool,
+        typer.Option(
+            "--totp", help="Also require a code from an authenticator app at console sign-in."
+        ),
+    ] = False,
     data_dir: DataDir = None,
     db: DbUrl = None,
     config_file: ConfigFile = None,
 ) -> None:
-    """Create an operator; their API token is shown once (only its hash is kept)."""
+    """Create an operator: their API token is shown once (only its hash is kept), and they
+    get a web console password (Argon2id), with a TOTP second factor if --totp."""
+    name = name_option if name_option is not None else name_argument
+    if name is None or (name_option is not None and name_argument is not None):
+        raise typer.BadParameter("give the name once, as NAME or --name", param_hint="--name")
     if role not in ("admin", "moderator"):
         raise typer.BadParameter("admin or moderator", param_hint="--role")
     if not name.isprintable() or not 1 <= len(name) <= 100:
         raise typer.BadParameter("1-100 printable characters", param_hint="NAME")
     cfg = load_config(config_file, data_dir=data_dir, db=db)
     cfg.data_dir.mkdir(parents=True, exist_ok=True)
+    password = _console_password(password_file)
+    if totp and password is None:
+        fail("--totp needs a console password: give --password-file", code=2)
+    password_hash = None if password is None else credentials.hash_password(password)
+    totp_secret = credentials.new_totp_secret() if totp else None
     operator_id = ids.new_id()
     token = ids.operator_token(operator_id)
 
     async def create() -> None:
         async with stores_at(cfg.database_url) as stores:
-            await stores.operators.create(
-                operator_id, name, role, ids.token_digest(token), clock.now_ms()
-            )
+            now = clock.now_ms()
+            await stores.operators.create(operator_id, name, role, ids.token_digest(token), now)
+            if password_hash is not None:
+                await stores.console.set_password(operator_id, password_hash, totp_secret, now)
 
     run(create())
     out.print(token, highlight=False, soft_wrap=True)
-    err.print(f"{role} {name!r} created; keep the token above safe (it is shown once)")
+    err.print(f"{role} {escape(name)!r} created; keep the token above safe (it is shown once)",
+              highlight=False)  # fmt: skip
+    if password_hash is None:
+        err.print("no console password set (give --password-file to set one)", highlight=False)
+    else:
+        err.print(f"they sign in to the web console at http://{cfg.host}:{cfg.port}/admin",
+                  highlight=False)  # fmt: skip
+    if totp_secret is not None:
+        uri = credentials.totp_uri(totp_secret, name)
+        err.print("Scan this in an authenticator app (or enter the URI); it is shown once:",
+                  highlight=False)  # fmt: skip
+        err.print(uri, highlight=False, soft_wrap=True, markup=False)
+        err.print(qr.terminal(uri), highlight=False, markup=False)
 
 
 def _token(file: Path | None) -> str:

@@ -55,6 +55,15 @@ def _show_link(link: RelayLink, png: Path | None, print_it: bool) -> None:
         out.print(f"QR code written to {png}", highlight=False)
 
 
+def _write_link(path: Path, url: str) -> None:
+    try:
+        path.unlink(missing_ok=True)
+        path.touch(mode=0o600)  # the invite secret is in it: private before it is written
+        path.write_text(url + "\n", encoding="utf-8")
+    except OSError as exc:
+        fail(f"cannot write {path}: {exc.strerror or exc}")
+
+
 @app.callback()
 def relay(
     ctx: typer.Context,
@@ -108,6 +117,14 @@ def relay(
     show_link: Annotated[
         bool, typer.Option("--show-link", help="Print the invite link even after the first start.")
     ] = False,
+    link_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--link-file",
+            help="Also write the invite link to this file (private to you); `haven up` uses it "
+            "to show the link in the operator console.",
+        ),
+    ] = None,
     handshake_timeout: Annotated[
         float,
         typer.Option(help="Seconds a client gets to finish TLS and its request (slowloris)."),
@@ -162,6 +179,8 @@ def relay(
     sni = (identity.dns_name or certs.DEFAULT_NAME) if is_ip_literal(public.host) else None
     link = RelayLink(public.host, public.port, identity.pin, identity.secret, sni, websocket)
     _show_link(link, qr_png, identity.created or show_link)
+    if link_file is not None:
+        _write_link(link_file, link.to_url())
     stats_note = f", stats on http://{config.stats}/metrics" if config.stats else ""
     out.print(
         f"Relay listening on {config.listen} for {config.upstream} "

@@ -11,7 +11,7 @@ from rich.markup import escape
 
 from haven.cli.common import ConfigFile, DataDir, DbUrl, fail, load_config, out, run
 from haven.core import clock
-from haven.safety import auditlog, transparency
+from haven.safety import auditlog, publication, transparency
 from haven.store.interfaces import AuditHeadRow, AuditRow
 from haven.store.stores import stores_at
 
@@ -64,16 +64,10 @@ def report(
             return await stores.audit.entries(), await stores.audit.heads()
 
     rows, heads = run(fetch())
-    # Checked on the very rows the report is computed from, so nothing can slip in between.
-    verified = auditlog.check(rows, heads, public)
-    if not verified.ok:
-        fail(
-            f"the audit log does not verify ({escape(verified.problem)}); no report was "
-            "written. Run `haven audit verify` for details."
-        )
     try:
-        computed = transparency.compute(
-            rows, heads, chosen, public_key=public, allow_unsealed=allow_unsealed
+        # Checked on the very rows the report is computed from, so nothing can slip in between.
+        computed = publication.verified_report(
+            rows, heads, chosen, public, allow_unsealed=allow_unsealed
         )
     except transparency.TransparencyError as exc:
         fail(escape(str(exc)))

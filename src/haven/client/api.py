@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import logging
+import ssl
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from pydantic import BaseModel
 
 from haven.client.errors import ApiError, Unreachable
 from haven.client.relayed import RelayTunnel
+from haven.client.servertls import ServerPinMismatch, check_relay_allowed, pinned_context
 from haven.core import b64
 from haven.core.relaylink import RelayLinkError
 from haven.core.wire import (
@@ -18,14 +20,18 @@ from haven.core.wire import (
     AttachmentCreated,
     ClaimResponse,
     ConsistencyProof,
+    DeviceActivity,
     DeviceCredentials,
     DeviceList,
     EnvelopeBatch,
+    JoinPending,
     KeyCount,
     KeyLogKey,
     LinkHashes,
     LinkListUpdate,
+    LinkRequestInfo,
     NoticeKey,
+    ProtectionStatus,
     ReportFiled,
     ReportRequest,
     SendResponse,
@@ -36,12 +42,15 @@ from haven.core.wire import (
 __all__ = ["ApiError", "HavenApi", "Unreachable"]  # the errors live in errors.py
 
 log = logging.getLogger("haven.client")
+T = TypeVar("T", bound=BaseModel)
 
 
 class HavenApi:
     """The server's HTTP API. With relay invite links, a server that cannot be reached
     directly is reached through the first relay that works, for the rest of this session;
-    `via` then names it (the caller tells the user)."""
+    `via` then names it (the caller tells the user). With a `server_pin` (a server with a
+    self-signed certificate) the server's certificate must match it, directly and through
+    relays; without one an https:// server is checked against the certificate authorities."""
 
     def __init__(
         self,
@@ -49,17 +58,32 @@ class HavenApi:
         token: str | None = None,
         timeout: float = 30.0,
         relays: Sequence[str] = (),
+        server_pin: bytes | None = None,
     ) -> None:
         self.server = server.rstrip("/")
         self._headers = {"Authorization": f"Bearer {token}"} if token else {}
         self._timeout = timeout
         self._relays = list(relays)
+        self._pin = server_pin
         self._tunnel: RelayTunnel | None = None
         self.via: str | None = None
+        # Pinned: the certificate is fetched and checked before the first request.
+        self.ssl_context: ssl.SSLContext | None = None
+        self._ready = server_pin is None or not self.server.startswith("https://")
         self._http = self._client(self.server)
 
     def _client(self, base_url: str) -> httpx.AsyncClient:
-        return httpx.AsyncClient(base_url=base_url, headers=self._headers, timeout=self._timeout)
+        verify: ssl.SSLContext | bool = self.ssl_context or True
+        return httpx.AsyncClient(
+            base_url=base_url, headers=self._headers, timeout=self._timeout, verify=verify
+        )
+
+    async def _pin_server(self) -> None:
+        assert self._pin is not None
+        self.ssl_context = await pinned_context(self.server, self._pin, self._timeout)
+        await self._http.aclose()
+        self._http = self._client(self.server)
+        self._ready = True
 
     @property
     def base_url(self) -> str:
@@ -84,10 +108,14 @@ class HavenApi:
         params: dict[str, Any] | None = None, read_timeout: float | None = None,
     ) -> httpx.Response:  # fmt: skip
         try:
+            if not self._ready:
+                await self._pin_server()
             return await self._request(method, path, json, content, params, read_timeout)
-        except Unreachable:
+        except Unreachable as exc:
             if not self._relays or self._tunnel is not None:
                 raise
+            if isinstance(exc, ServerPinMismatch):
+                log.warning("%s; trying relays", exc)
             await self._use_relay()
         return await self._request(method, path, json, content, params, read_timeout)
 
@@ -117,10 +145,11 @@ class HavenApi:
 
     async def _use_relay(self) -> None:
         """Switch to the first relay that lets us through; Unreachable if none does."""
+        check_relay_allowed(self.server)
         failures = []
         for link in self._relays:
             try:
-                tunnel = RelayTunnel(link)
+                tunnel = RelayTunnel(link, server=self.server, server_pin=self._pin)
             except RelayLinkError as exc:
                 failures.append(f"a saved relay link is unusable: {exc}")
                 continue
@@ -133,6 +162,8 @@ class HavenApi:
                 continue
             self._tunnel = tunnel
             self.via = tunnel.name
+            self.ssl_context = None  # the tunnel speaks TLS to the server; locally, plain
+            self._ready = True
             await self._http.aclose()
             self._http = self._client(tunnel.url)
             log.info("server unreachable directly; using relay %s", tunnel.name)
@@ -156,12 +187,14 @@ class HavenApi:
         )
         return result
 
-    async def add_device(self, identity_keys: dict[str, str]) -> DeviceCredentials:
+    async def add_device(
+        self, identity_keys: dict[str, str], registration_lock: str | None = None
+    ) -> DeviceCredentials:
+        body: dict[str, Any] = {"identity_keys": identity_keys}
+        if registration_lock is not None:  # a protected account's lock proof
+            body["registration_lock"] = registration_lock
         result: DeviceCredentials = await self._model(
-            DeviceCredentials,
-            "POST",
-            "/v1/accounts/me/devices",
-            json={"identity_keys": identity_keys},
+            DeviceCredentials, "POST", "/v1/accounts/me/devices", json=body
         )
         return result
 
@@ -179,6 +212,10 @@ class HavenApi:
             body["fallback_key"] = fallback
         result: KeyCount = await self._model(KeyCount, "PUT", "/v1/keys", json=body)
         return result
+
+    async def health(self) -> None:
+        """Returns once the server answers; Unreachable (or ApiError) says why not."""
+        await self._call("GET", "/v1/health")
 
     async def key_count(self) -> KeyCount:
         result: KeyCount = await self._model(KeyCount, "GET", "/v1/keys/count")
@@ -279,3 +316,58 @@ class HavenApi:
 
     async def download_attachment(self, attachment_id: str) -> bytes:
         return (await self._call("GET", f"/v1/attachments/{attachment_id}")).content
+
+    # -- protected accounts ---------------------------------------------------------------
+
+    async def _list(self, model: type[T], path: str) -> list[T]:
+        response = await self._call("GET", path)
+        try:
+            items = response.json()
+            if not isinstance(items, list):
+                raise TypeError("not a list")
+            return [model.model_validate(item) for item in items]
+        except (ValueError, TypeError) as exc:
+            raise ApiError(502, "bad_response", f"the server sent a malformed list: {exc}",
+                           None) from None  # fmt: skip
+
+    async def protection(self) -> ProtectionStatus:
+        result: ProtectionStatus = await self._model(
+            ProtectionStatus, "GET", "/v1/accounts/me/protection"
+        )
+        return result
+
+    async def change_protection(self, **change: Any) -> ProtectionStatus:
+        """POST a ProtectionChange (action, registration_lock, new_lock, language)."""
+        result: ProtectionStatus = await self._model(
+            ProtectionStatus, "POST", "/v1/accounts/me/protection",
+            json={k: v for k, v in change.items() if v is not None},
+        )  # fmt: skip
+        return result
+
+    async def device_activity(self) -> list[DeviceActivity]:
+        return await self._list(DeviceActivity, "/v1/accounts/me/device-activity")
+
+    async def remove_device(self, device_id: str) -> None:
+        await self._call("DELETE", f"/v1/accounts/me/devices/{device_id}")
+
+    async def request_join(
+        self, account_id: str, identity_keys: dict[str, str], registration_lock: str
+    ) -> JoinPending:
+        """Without a token: a new device asks to join a protected account."""
+        body = {"account_id": account_id, "identity_keys": identity_keys,
+                "registration_lock": registration_lock}  # fmt: skip
+        result: JoinPending = await self._model(JoinPending, "POST", "/v1/link-requests",
+                                                json=body)  # fmt: skip
+        return result
+
+    async def link_requests(self) -> list[LinkRequestInfo]:
+        return await self._list(LinkRequestInfo, "/v1/accounts/me/link-requests")
+
+    async def approve_link_request(self, request_id: str) -> LinkRequestInfo:
+        result: LinkRequestInfo = await self._model(
+            LinkRequestInfo, "POST", f"/v1/accounts/me/link-requests/{request_id}/approve"
+        )
+        return result
+
+    async def deny_link_request(self, request_id: str) -> None:
+        await self._call("DELETE", f"/v1/accounts/me/link-requests/{request_id}")

@@ -1,6 +1,7 @@
 """`haven chat`: a terminal client (Textual). Conversations on the left, messages on the
-right, a composer at the bottom. `/attach PATH text` sends a file; the header says whether
-the selected contact is verified."""
+right, a composer at the bottom. `/attach PATH text` sends a file, `/checkup` runs the
+security checkup, `/guide [TOPIC]` shows the security guidance; the header says whether
+the selected contact is verified. Signed notices and alerts appear as their own pop-ups."""
 
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Footer, Input, Label, ListItem, ListView, RichLog
 
+from haven.client import awareness, checkup
+from haven.client import protection as protect
 from haven.client.api import ApiError, Unreachable
 from haven.client.messenger import Messenger, MessengerError
 from haven.client.rendering import body_markup
@@ -25,6 +28,7 @@ from haven.client.stream import EnvelopeStream
 from haven.crypto.errors import CryptoError
 
 POLL_SECONDS = 5.0
+ALERT_POLL_SECONDS = 30.0  # new security alerts (a device linked) are looked for
 
 
 def parse_composer(text: str) -> tuple[str, list[Path]]:
@@ -54,10 +58,18 @@ class ChatApp(App[None]):
         Binding("ctrl+r", "refresh", "Fetch now"),
     ]
 
-    def __init__(self, messenger: Messenger, poll_seconds: float = POLL_SECONDS) -> None:
+    def __init__(
+        self,
+        messenger: Messenger,
+        poll_seconds: float = POLL_SECONDS,
+        passphrase_check: checkup.PassphraseCheck | None = None,
+        alert_seconds: float = ALERT_POLL_SECONDS,
+    ) -> None:
         super().__init__()
         self.messenger = messenger
         self.poll_seconds = poll_seconds
+        self.passphrase_check = passphrase_check  # for /checkup; never the passphrase
+        self.alert_seconds = alert_seconds
         self.selected: str | None = None
         self._poller: asyncio.Task[None] | None = None
 
@@ -67,7 +79,9 @@ class ChatApp(App[None]):
             with Vertical(id="right"):
                 yield Label("select a conversation", id="badge")
                 yield RichLog(id="log", wrap=True, markup=True)
-                yield Input(placeholder="message, or /attach PATH text", id="composer")
+                yield Input(
+                    placeholder="message, /attach PATH text, /checkup or /guide", id="composer"
+                )
         yield Footer()
 
     async def on_mount(self) -> None:
@@ -77,20 +91,43 @@ class ChatApp(App[None]):
         self.run_worker(self.show_notices(), exclusive=False)
 
     async def show_notices(self) -> None:
-        """Signed notices from the operator appear as their own kind of alert, outside the
-        conversation log: nothing a person sends can ever be displayed this way."""
+        """Signed notices from the operator, and the server's own signed alerts (a device
+        linked to the account, ...), appear as their own kind of alert, outside the
+        conversation log: nothing a person sends can ever be displayed this way. Notices
+        are shown at every start; alerts once, and as they arrive."""
         with contextlib.suppress(Unreachable, ApiError):
+            seen = self.messenger.state.alerts_seen
             for notice in await self.messenger.notices():
-                if notice["verified"]:
-                    self.notify(
-                        escape(notice["body"]),
-                        title=f"SECURITY NOTICE (signed by your operator): {notice['title']}",
-                        severity="warning",
-                        timeout=24 * 3600,
-                        markup=True,
-                    )
-                else:
-                    self.notify(notice["error"], title="Refused notice", severity="error")
+                if notice.get("template") not in protect.ALERT_TEMPLATES or (
+                    notice["notice_id"] > seen
+                ):
+                    self.show_alert(notice)
+            await protect.new_alerts(self.messenger)  # all shown: none is new any more
+        while True:
+            await asyncio.sleep(self.alert_seconds)
+            with contextlib.suppress(Unreachable, ApiError):
+                for notice in await protect.new_alerts(self.messenger):
+                    self.show_alert(notice)
+
+    def show_alert(self, notice: dict[str, Any]) -> None:
+        if not notice["verified"]:
+            self.notify(notice["error"], title="Refused notice", severity="error")
+            return
+        signer = (
+            "SECURITY ALERT (signed by your server)"
+            if notice.get("template") in protect.ALERT_TEMPLATES
+            else "SECURITY NOTICE (signed by your operator)"
+        )
+        this = (
+            "\n\n(about this device)" if protect.about_this_device(self.messenger, notice) else ""
+        )
+        self.notify(
+            escape(notice["body"]) + this + "\n\nType /guide for security guidance.",
+            title=f"{signer}: {notice['title']}",
+            severity="warning",
+            timeout=24 * 3600,
+            markup=True,
+        )
 
     async def on_unmount(self) -> None:
         if self._poller is not None:
@@ -153,6 +190,9 @@ class ChatApp(App[None]):
     async def on_input_submitted(self, event: Input.Submitted) -> None:
         text = event.value.strip()
         event.input.value = ""
+        if text == "/checkup" or text.startswith(("/guide ", "/checkup ")) or text == "/guide":
+            await self.security_page(text)
+            return
         if not text or self.selected is None:
             if self.selected is None:
                 self.notify("select a conversation first", severity="warning")
@@ -163,6 +203,39 @@ class ChatApp(App[None]):
             self.notify("usage: /attach PATH text", severity="error")
             return
         await self.send(text, attach)
+
+    async def security_page(self, command: str) -> None:
+        """/checkup or /guide [TOPIC] [LANG]: shown in place of a conversation, styled as the
+        app's own page (a conversation's messages always start with their sender)."""
+        self.selected = None
+        log = self.query_one("#log", RichLog)
+        log.clear()
+        words = command.split()
+        if words[0] == "/checkup":
+            self.query_one("#badge", Label).update("[reverse] security checkup [/]")
+            log.write("[dim]checking...[/]")
+            report = await checkup.run(self.messenger, self.passphrase_check)
+            log.clear()
+            styles = {"ok": "green", "attention": "bold red", "advice": "yellow"}
+            for finding in report.findings:
+                for line in checkup.lines(checkup.Report([finding]))[:-1]:
+                    style = "dim" if line.startswith(" ") else styles[finding.status]
+                    log.write(f"[{style}]{escape(line)}[/]")
+            log.write("Type /guide for security guidance, or select a conversation.")
+            return
+        self.query_one("#badge", Label).update("[reverse] security guidance [/]")
+        language = words[2] if len(words) > 2 else awareness.DEFAULT_LANGUAGE
+        try:
+            guides = [awareness.load(words[1], language)] if len(words) > 1 else []
+        except awareness.GuideError as exc:
+            log.write(f"[red]{escape(str(exc))}[/]")
+            return
+        if not guides:
+            for item in awareness.index(language):
+                log.write(f"[b]/guide {item.topic}[/]  {escape(item.title)}")
+            return
+        log.write(f"[b]{escape(guides[0].title)}[/]")
+        log.write(escape(guides[0].body))
 
     async def send(self, text: str, attach: list[Path]) -> None:
         assert self.selected is not None
@@ -202,7 +275,8 @@ class ChatApp(App[None]):
         state = self.messenger.state
         while True:
             try:
-                async with EnvelopeStream(self.messenger.api.base_url, state.token) as stream:
+                api = self.messenger.api
+                async with EnvelopeStream(api.base_url, state.token, api.ssl_context) as stream:
                     while True:
                         await self.show(
                             await self.messenger.receive_from(stream, self.poll_seconds)

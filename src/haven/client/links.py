@@ -77,6 +77,11 @@ class LinkChecker:
     def version(self) -> int:
         return self._list.version
 
+    @property
+    def updated_at(self) -> float | None:
+        """When the list was last brought up to date (seconds since the epoch), if ever."""
+        return self._list.fetched_at or None
+
     async def refresh(self, api: HavenApi, force: bool = False) -> None:
         """Bring the local list up to date (a diff, or a full reset when needed)."""
         if not force and time.time() - self._list.fetched_at < REFRESH_SECONDS:

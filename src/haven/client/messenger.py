@@ -15,7 +15,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from haven.client import core
+from haven.client import core, servertls
 from haven.client import keytransparency as kt
 from haven.client.api import ApiError, HavenApi, Unreachable
 from haven.client.core import Targets
@@ -77,8 +77,26 @@ def _write_private(path: Path, data: bytes) -> None:
     path.chmod(0o600)  # an existing file keeps its old mode through O_CREAT
 
 
+def _server_pin(text: str | None) -> bytes | None:
+    if text is None:
+        return None
+    try:
+        return servertls.parse_pin(text)
+    except ValueError as exc:
+        raise MessengerError(str(exc)) from None
+
+
 def _api(state: ClientState) -> HavenApi:
-    return HavenApi(state.server, state.token, relays=state.relays)
+    pin = _server_pin(state.server_pin)
+    return HavenApi(state.server, state.token, relays=state.relays, server_pin=pin)
+
+
+def _check_relays_allowed(server: str, relays: list[str]) -> None:
+    if relays:
+        try:
+            servertls.check_relay_allowed(server)
+        except servertls.ServerNotPrivate as exc:
+            raise MessengerError(str(exc)) from None
 
 
 class LinkBlocked(MessengerError):
@@ -119,14 +137,19 @@ class Messenger:
         passphrase: str,
         invite: str | None = None,
         relays: list[str] | None = None,
+        server_pin: str | None = None,
     ) -> Messenger:
         """A new account on `server`, reached through `relays` (invite links) when it
-        cannot be reached directly: some people can only ever reach it that way."""
+        cannot be reached directly: some people can only ever reach it that way. A
+        `server_pin` (printed by `haven server --tls`) is how a self-signed server is
+        recognised, directly and through relays."""
         for link in relays or []:
             _parse_relay(link)  # a bad link is a clear error before anything is made
+        _check_relays_allowed(server, relays or [])
+        pin = _server_pin(server_pin)
         profile = Profile.create(directory, passphrase)
         identity = DeviceIdentity.create()
-        async with HavenApi(server, relays=relays or []) as anonymous:
+        async with HavenApi(server, relays=relays or [], server_pin=pin) as anonymous:
             credentials = await anonymous.register(identity.identity_keys(), invite)
         state = ClientState(
             server=server,
@@ -136,6 +159,7 @@ class Messenger:
             pickle_key=new_pickle_key(),
             identity=identity,
             relays=list(relays or []),
+            server_pin=server_pin,
         )
         state.devices[state.account_id] = {state.device_id: identity.identity_keys()}
         profile.save(state)
@@ -152,25 +176,39 @@ class Messenger:
                 "this device is waiting to be linked: approve its link code on your other "
                 "device, then run `haven account link --approval CODE` here"
             )
+        if state.join_request is not None:
+            raise MessengerError(
+                "this device is waiting for one of your devices to let it join: run "
+                "`haven account join --profile DIR` here to keep waiting"
+            )
         return cls(profile, state, _api(state))
 
     # -- linking a new device ------------------------------------------------------------
 
     @staticmethod
-    def begin_link(directory: Path, server: str, passphrase: str) -> str:
+    def begin_link(
+        directory: Path, server: str, passphrase: str, server_pin: str | None = None
+    ) -> str:
         """On the new device: make its keys and return the link code to show."""
+        _server_pin(server_pin)
         profile = Profile.create(directory, passphrase)
         identity = DeviceIdentity.create()
         secret = new_link_secret()
-        state = ClientState(server, "", "", "", new_pickle_key(), identity, link_secret=secret)
+        state = ClientState(
+            server, "", "", "", new_pickle_key(), identity, link_secret=secret,
+            server_pin=server_pin,
+        )  # fmt: skip
         profile.save(state)
         return link_code(identity.identity_keys(), secret)
 
-    async def approve_link(self, code: str) -> tuple[str, str]:
-        """On an existing device: register the new device; returns (approval code, check
-        digits to compare with the new device's screen)."""
+    async def approve_link(
+        self, code: str, registration_lock: str | None = None
+    ) -> tuple[str, str]:
+        """On an existing device: register the new device (a protected account also needs
+        its registration-lock proof, haven.client.protection); returns (approval code,
+        check digits to compare with the new device's screen)."""
         keys, box = parse_link_code(code)
-        credentials = await self.api.add_device(keys)
+        credentials = await self.api.add_device(keys, registration_lock)
         self.state.devices.setdefault(self.state.account_id, {})[credentials.device_id] = keys
         self.save()
         approval = seal_approval(
@@ -180,6 +218,9 @@ class Messenger:
                 "account_id": credentials.account_id,
                 "device_id": credentials.device_id,
                 "token": credentials.token,
+                # How the new device recognises the server and reaches it when blocked.
+                "server_pin": self.state.server_pin or "",
+                "relays": "\n".join(self.state.relays),
             },
         )
         return approval, check_digits(code)
@@ -192,6 +233,10 @@ class Messenger:
             raise MessengerError("this profile is already linked to an account")
         credentials = open_approval(state.link_secret, approval)
         state.server = credentials.get("server", state.server)
+        state.server_pin = credentials.get("server_pin") or state.server_pin
+        for link in credentials.get("relays", "").split("\n"):
+            if link and link not in state.relays:
+                state.relays.append(link)
         state.account_id = credentials["account_id"]
         state.device_id = credentials["device_id"]
         state.token = credentials["token"]
@@ -214,6 +259,7 @@ class Messenger:
         """Remember a relay invite link (tried when the server cannot be reached
         directly); returns how to name it."""
         parsed = _parse_relay(link)
+        _check_relays_allowed(self.state.server, [link])
         if link not in self.state.relays:
             self.state.relays.append(link)
             self.save()
@@ -393,7 +439,8 @@ class Messenger:
                               "error": "a notice for another account was refused"})  # fmt: skip
                 continue
             shown.append({"notice_id": notice.notice_id, "verified": True, "title": notice.title,
-                          "body": notice.body, "created_at": notice.created_at})  # fmt: skip
+                          "body": notice.body, "created_at": notice.created_at,
+                          "template": notice.template})  # fmt: skip
         return shown
 
     # -- reports -------------------------------------------------------------------------

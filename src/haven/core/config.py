@@ -13,7 +13,14 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from haven.core import limits
 
@@ -51,7 +58,20 @@ class Config(BaseModel):
         le=3600,
         description="How often a waiting stream re-checks its queue without a wake-up",
     )
+    request_head_seconds: float = Field(
+        default=limits.REQUEST_HEAD_SECONDS,
+        gt=0,
+        le=300,
+        description="Seconds a client gets to send a request's line and headers (slowloris)",
+    )
     log_level: str = "info"
+    tls: bool = Field(
+        default=False,
+        description="Serve HTTPS; with no tls_cert/tls_key a self-signed certificate is made "
+        "in data_dir and clients pin it",
+    )
+    tls_cert: Path | None = Field(default=None, description="PEM certificate (chain) for HTTPS")
+    tls_key: Path | None = Field(default=None, description="PEM private key for tls_cert")
 
     @field_validator("db")
     @classmethod
@@ -76,6 +96,20 @@ class Config(BaseModel):
             raise ValueError("must be one of debug, info, warning, error")
         return value.lower()
 
+    @model_validator(mode="after")
+    def _tls_pair(self) -> Config:
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("tls_cert and tls_key go together: give both or neither")
+        return self
+
+    @property
+    def serves_tls(self) -> bool:
+        return self.tls or self.tls_cert is not None
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.serves_tls else "http"
+
     @property
     def database_url(self) -> str:
         return self.db or f"sqlite:///{(self.data_dir / 'haven.sqlite3').resolve()}"
@@ -84,12 +118,14 @@ class Config(BaseModel):
 def _describe(error: ValidationError, source: Mapping[str, str]) -> str:
     lines = []
     for problem in error.errors():
-        key = ".".join(str(part) for part in problem["loc"]) or "(config)"
-        where = source.get(key, "configuration")
-        message = problem["msg"]
+        message = problem["msg"].removeprefix("Value error, ")
         if problem["type"] == "extra_forbidden":
             message = "unknown setting"
-        lines.append(f"{key} ({where}): {message}")
+        if not problem["loc"]:  # a rule across settings: the message names them
+            lines.append(message)
+            continue
+        key = ".".join(str(part) for part in problem["loc"])
+        lines.append(f"{key} ({source.get(key, 'configuration')}): {message}")
     return "invalid configuration: " + "; ".join(lines)
 
 

@@ -28,6 +28,9 @@ class ErrorCode(StrEnum):
     CONFLICT = "conflict"
     ACCOUNT_SUSPENDED = "account_suspended"
     ACCOUNT_RESTRICTED = "account_restricted"
+    REGISTRATION_LOCK = "registration_lock"
+    HEADERS_TOO_LARGE = "headers_too_large"
+    STORAGE_FULL = "storage_full"
     UNAVAILABLE = "unavailable"
     INTERNAL = "internal_error"
 
@@ -54,6 +57,9 @@ _STATUS: dict[ErrorCode, int] = {
     ErrorCode.CONFLICT: 409,
     ErrorCode.ACCOUNT_SUSPENDED: 403,
     ErrorCode.ACCOUNT_RESTRICTED: 403,
+    ErrorCode.REGISTRATION_LOCK: 403,
+    ErrorCode.HEADERS_TOO_LARGE: 431,
+    ErrorCode.STORAGE_FULL: 507,
     ErrorCode.UNAVAILABLE: 503,
     ErrorCode.INTERNAL: 500,
 }

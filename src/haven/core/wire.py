@@ -51,6 +51,15 @@ Ciphertext = Annotated[
     AfterValidator(_b64_any),
 ]
 KeyId = Annotated[str, Field(min_length=1, max_length=limits.MAX_KEY_ID_LENGTH)]
+LockProof = Annotated[
+    str,
+    Field(
+        max_length=64,
+        description="Registration-lock proof: the 32-byte Argon2id output "
+        "of the lock, derived on the device (base64)",
+    ),
+    _b64_of_length(32),
+]
 
 
 class Model(BaseModel):
@@ -75,6 +84,8 @@ class DeviceCredentials(Model):
 
 class AddDeviceRequest(Model):
     identity_keys: IdentityKeys
+    # Required when the account is protected: proof of its registration lock.
+    registration_lock: LockProof | None = None
 
 
 class DeviceInfo(Model):
@@ -467,3 +478,99 @@ class NoticeTemplate(Model):
     language: str
     title: str
     body: str
+
+
+# -- protected accounts ------------------------------------------------------------------
+
+ProtectionAction = Literal["enable", "change_lock", "disable", "cancel_disable"]
+
+
+class ProtectionChange(Model):
+    """Turn protection on (with a new lock), change the lock (with the current one), ask
+    for it to be turned off (with the lock; it stays on through a cooling-off period), or
+    cancel such a request (any device of the account)."""
+
+    action: ProtectionAction
+    registration_lock: LockProof | None = None
+    new_lock: LockProof | None = None  # change_lock only
+    language: str = Field(default="en", pattern="^[a-z]{2,8}$")  # of the alerts sent
+
+
+class ProtectionStatus(Model):
+    status: Literal["off", "invited", "on", "disabling"]
+    enabled_at: int | None
+    disable_after: int | None  # when a requested turn-off takes effect
+    invited: bool  # an operator invited this account into protection
+    language: str
+    cooling_off_seconds: int
+
+
+class DeviceActivity(Model):
+    device_id: Id
+    created_at: int
+    last_seen_at: int | None  # to within limits.LAST_SEEN_RESOLUTION_SECONDS
+
+
+class JoinRequest(Model):
+    """A new device asks to join a protected account, proving its registration lock."""
+
+    account_id: Id
+    identity_keys: IdentityKeys
+    registration_lock: LockProof
+
+
+class JoinPending(Model):
+    """The new device's future credentials: the token works only once an existing device
+    approves the request, and never if it expires first."""
+
+    request_id: Id
+    account_id: Id
+    device_id: Id
+    token: str
+    expires_at: int
+
+
+class LinkRequestInfo(Model):
+    request_id: Id
+    device_id: Id
+    identity_keys: IdentityKeys
+    status: str  # pending | approved | denied
+    created_at: int
+    expires_at: int
+
+
+class ProtectionInvite(Model):
+    language: str = Field(default="en", pattern="^[a-z]{2,8}$")
+
+
+class ProtectionInvited(Model):
+    notice_id: int
+
+
+class CampaignInfo(Model):
+    """A possible coordinated reporting campaign against one account, for moderators."""
+
+    flag_id: int
+    account_id: str
+    protected: bool
+    status: str  # open | confirmed | dismissed
+    window_start: int
+    window_end: int
+    reports: int
+    reporters: int
+    fresh_reporters: int  # reporter accounts younger than the "fresh" age
+    median_reporter_age_seconds: int
+    burst: int  # the most reporters within one burst span
+    overlap: float  # share of reporters who also reported another target together
+    signals: list[str]
+    reporter_accounts: list[str]
+    created_at: int
+    updated_at: int
+    decided_at: int | None
+    decided_by: str | None
+    decision_note: str | None
+
+
+class CampaignDecision(Model):
+    outcome: Literal["confirm", "dismiss"]
+    note: str = Field(default="", max_length=1000)

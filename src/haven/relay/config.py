@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 from pathlib import Path
 
-from haven.core.relaylink import DEFAULT_WINDOW_SECONDS
+from haven.core.relaylink import DEFAULT_WINDOW_SECONDS, is_loopback
 
 
 class RelayConfigError(ValueError):
@@ -39,15 +38,6 @@ def parse_address(text: str, what: str, default_port: int | None = None) -> Addr
     if not host or not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
         raise RelayConfigError(f"{what} must be HOST:PORT with a port 1-65535, got {text!r}")
     return Address(host, int(port_text))
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,9 @@ from haven.linkguard.updates import ListUpdates
 from haven.safety import auditlog, keylog, notices
 from haven.safety.keylog import KeyLog
 from haven.safety.reports import load_or_create_stamp_key
-from haven.server import errors
+from haven.server import errors, openapi
 from haven.server.bus import LocalBus, RedisBus
+from haven.server.console import mount as console
 from haven.server.credentials import CredentialCache
 from haven.server.edge import AddressRateLimit, BodyLimit
 from haven.server.metrics import Metrics
@@ -30,6 +31,7 @@ from haven.server.routes import (
     linkguard,
     messages,
     moderation,
+    protection,
     reports,
     standing,
     stream,
@@ -54,9 +56,10 @@ async def _purge_expired(state: ServerState) -> None:
     while True:
         await asyncio.sleep(PURGE_INTERVAL_SECONDS)
         try:
-            now = clock.now_ms()
-            gone = await state.stores.queues.purge_expired(now)
-            blobs = await state.stores.blobs.purge_expired(now)
+            cutoff = clock.expiry_cutoff_ms()  # allows for other processes' clock skew
+            gone = await state.stores.queues.purge_expired(cutoff)
+            blobs = await state.stores.blobs.purge_expired(cutoff)
+            await console.sweep(state.stores, clock.now_ms())
             if gone or blobs:
                 log.info("expired %d envelopes and %d attachments", gone, blobs)
         except Exception:  # a failed sweep is retried next time; never kill the server
@@ -70,6 +73,7 @@ def create_app(config: Config) -> FastAPI:
         logprivacy.protect("uvicorn", "uvicorn.error", "uvicorn.access", "websockets.server")
         stores: Stores = await open_stores(config.database_url)
         bus = RedisBus(config.redis) if config.redis else LocalBus()
+        stores.queues.on_queued(bus.hand)
         await bus.start()
         state = ServerState(
             config=config,
@@ -106,14 +110,17 @@ def create_app(config: Config) -> FastAPI:
         lifespan=lifespan,
     )
     errors.install(app)
+    openapi.install(app)
     routers = (accounts, standing, keys, messages, attachments, stream, health, taxii, linkguard,
-               reports, notice_routes, keylog_routes, moderation, transparency)  # fmt: skip
+               reports, notice_routes, keylog_routes, moderation, transparency,
+               protection)  # fmt: skip
     for module in routers:
         app.include_router(module.router)
+    console.mount(app)  # after errors.install: the console wraps those handlers
     app.add_middleware(
         BodyLimit,
         default=limits.MAX_REQUEST_BODY_BYTES,
-        per_path={"/v1/attachments": config.max_attachment_bytes},
+        per_path={"/v1/attachments": config.max_attachment_bytes, **console.BODY_LIMITS},
     )
     app.add_middleware(AddressRateLimit)
     return app

@@ -30,7 +30,10 @@ async def device_for_token(state: ServerState, token: str | None) -> DeviceRecor
     if found is None:
         return None
     device, digest = found
-    return device if ids.digests_match(digest, ids.token_digest(token)) else None
+    if not ids.digests_match(digest, ids.token_digest(token)):
+        return None
+    await state.last_seen.touch(state.stores.device_activity, device)
+    return device
 
 
 def bearer_from_headers(connection: HTTPConnection) -> str | None:

@@ -4,6 +4,12 @@ The queue in the database is the truth; the bus only says when to look. A lost w
 latency, never a message: every listener also re-checks the queue on a timer. With Redis,
 wake-ups cross server processes (pub/sub, one channel per device); without it they stay in
 this process, which is all the embedded single-process set-up needs.
+
+Envelopes this process has just queued are also *handed* to its own listeners (`hand`, called
+by the queue store after each commit, in queue order), so a connection can push them
+without reading them back from the database. A listener trusts its handed envelopes only
+while it has heard of nothing else: any plain wake-up (another process, a reconnect, a
+handed list that grew too long) sends it back to the queue.
 """
 
 from __future__ import annotations
@@ -11,12 +17,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Literal
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
+
+from haven.store.interfaces import QueuedEnvelope
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +35,8 @@ _WAKE = b"w"
 _REVOKE = b"r"
 
 READY_WAIT_SECONDS = 2.0
+# Handed envelopes one listener keeps between two looks; past that it reads the queue.
+MAX_HANDED = 256
 
 BusStatus = Literal["local", "ok", "down"]
 
@@ -37,9 +48,37 @@ class Listener:
         self.device_id = device_id
         self.revoked = False
         self._event = asyncio.Event()
+        self._handed: list[QueuedEnvelope] = []
+        self._complete = False  # the first look always reads the queue
 
     def wake(self) -> None:
+        """Something may be queued that was not handed: the next look reads the queue."""
+        self._complete = False
+        self._handed.clear()
         self._event.set()
+
+    def hand(self, envelope: QueuedEnvelope) -> None:
+        """`envelope` was just queued for this device by this process."""
+        if self._complete and len(self._handed) < MAX_HANDED:
+            self._handed.append(envelope)
+        else:
+            self._complete = False
+            self._handed.clear()
+        self._event.set()
+
+    def take(self) -> list[QueuedEnvelope] | None:
+        """Everything this process queued for the device since the last `take`, in queue
+        order (maybe nothing), when nothing else may have been queued meanwhile; None when
+        the caller must read the queue. From here on, handed envelopes are collected again."""
+        handed = self._handed if self._complete else None
+        self._handed = []
+        self._complete = True
+        return handed
+
+    def forget(self) -> None:
+        """The caller could not use everything `take` gave: the next look reads the queue."""
+        self._complete = False
+        self._handed.clear()
 
     def revoke(self) -> None:
         self.revoked = True
@@ -51,8 +90,13 @@ class Listener:
 
     async def wait(self, seconds: float) -> None:
         """Until woken, or `seconds` pass (callers then re-check the queue anyway)."""
+        if self._event.is_set():
+            return
+        # asyncio.timeout, not wait_for: every idle stream times out here each poll
+        # interval, and wait_for makes (and cancels) a task each time.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._event.wait(), seconds)
+            async with asyncio.timeout(seconds):
+                await self._event.wait()
 
 
 class LocalBus:
@@ -98,8 +142,18 @@ class LocalBus:
     def listening(self) -> int:
         return sum(len(s) for s in self._listeners.values())
 
-    async def wake(self, device_ids: Iterable[str]) -> None:
-        self._deliver(device_ids, _WAKE)
+    def hand(self, queued: Sequence[tuple[str, QueuedEnvelope]]) -> None:
+        """Give envelopes this process just queued to its listeners for their devices (the
+        queue store's `on_queued` hook). Other processes still need a `wake(handed=True)`."""
+        for device_id, envelope in queued:
+            for listener in self._listeners.get(device_id, ()):
+                listener.hand(envelope)
+
+    async def wake(self, device_ids: Iterable[str], *, handed: bool = False) -> None:
+        """Tell listeners of these devices to look at their queues; `handed`: what is new
+        was handed to this process's listeners already, so only other processes need it."""
+        if not handed:
+            self._deliver(device_ids, _WAKE)
 
     async def revoke(self, device_ids: Iterable[str]) -> None:
         self._deliver(device_ids, _REVOKE)
@@ -134,6 +188,9 @@ class RedisBus(LocalBus):
         self._changes: asyncio.Queue[tuple[bool, str]] = asyncio.Queue()
         self._confirmed: dict[str, asyncio.Event] = {}
         self._closing = False
+        # Signs this process's wake-ups, so it can skip its own when Redis echoes them back
+        # (its listeners were woken, or handed the envelopes, directly).
+        self._own_wake = _WAKE + os.urandom(8).hex().encode()
 
     @property
     def status(self) -> BusStatus:
@@ -170,15 +227,16 @@ class RedisBus(LocalBus):
             await asyncio.wait_for(confirmed.wait(), within)
         return confirmed.is_set()
 
-    async def wake(self, device_ids: Iterable[str]) -> None:
-        await self._publish(list(device_ids), _WAKE)
+    async def wake(self, device_ids: Iterable[str], *, handed: bool = False) -> None:
+        await self._publish(list(device_ids), _WAKE, local=not handed)
 
     async def revoke(self, device_ids: Iterable[str]) -> None:
         await self._publish(list(device_ids), _REVOKE)
 
-    async def _publish(self, device_ids: list[str], what: bytes) -> None:
+    async def _publish(self, device_ids: list[str], what: bytes, local: bool = True) -> None:
         # Local listeners first: they must not wait on (or for) Redis.
-        self._deliver(device_ids, what)
+        if local:
+            self._deliver(device_ids, what)
         if not device_ids:
             return
         try:
@@ -189,7 +247,7 @@ class RedisBus(LocalBus):
                         # holding a stream for the device: so the shared channel.
                         pipe.publish(_BUS_CHANNEL, _REVOKE + device_id.encode())
                     else:
-                        pipe.publish(_CHANNEL_PREFIX + device_id, what)
+                        pipe.publish(_CHANNEL_PREFIX + device_id, self._own_wake)
                 await pipe.execute()
         except (RedisError, OSError) as exc:
             # The envelope is already stored; remote listeners find it on their next poll.
@@ -255,6 +313,8 @@ class RedisBus(LocalBus):
                 continue
             device_id = channel_name.removeprefix(_CHANNEL_PREFIX)
             if message["type"] == "message":
-                self._deliver([device_id], bytes(message["data"]))
+                data = bytes(message["data"])
+                if data != self._own_wake:
+                    self._deliver([device_id], data)
             elif message["type"] == "subscribe" and device_id in self._confirmed:
                 self._confirmed[device_id].set()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from starlette.requests import HTTPConnection
@@ -12,7 +12,9 @@ from haven.linkguard.updates import ListUpdates
 from haven.safety.keylog import KeyLog
 from haven.server.bus import LocalBus
 from haven.server.credentials import CredentialCache
+from haven.server.lockguard import AddressBackoff
 from haven.server.metrics import Metrics
+from haven.server.presence import LastSeen
 from haven.server.ratelimit import RateLimits
 from haven.store.stores import Stores
 
@@ -30,6 +32,8 @@ class ServerState:
     notice_key: Ed25519PrivateKey
     key_log: KeyLog
     stamp_key: bytes  # delivery stamps (franking); a MAC key, never a decryption key
+    lock_backoff: AddressBackoff = field(default_factory=AddressBackoff)  # registration locks
+    last_seen: LastSeen = field(default_factory=LastSeen)
 
 
 def get_state(connection: HTTPConnection) -> ServerState:

@@ -13,7 +13,7 @@ for up to busy_timeout; Haven's own writers all live in the server process.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -23,6 +23,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from haven.core import clock
+from haven.core.errors import ErrorCode, HavenError
 from haven.store.migrations import MIGRATIONS
 
 log = logging.getLogger(__name__)
@@ -89,9 +90,15 @@ class Database:
 
     async def run(self, work: Work[T]) -> T:
         """Run `work(connection)` in one transaction: committed if it returns, rolled back
-        (and the exception passed on) if it raises."""
+        (and the exception passed on) if it raises. A database that cannot be reached or
+        written (a restart, a full disk) is a HavenError a client can act on: retry later.
+        (Nothing was changed, unless the connection died during COMMIT itself, when no one
+        can know: a retried send may then be stored twice, which clients de-duplicate.)"""
         if self._async is not None:
-            return await _on_postgres(self._async, work)
+            return await _outages_as_errors(_on_postgres(self._async, work))
+        return await _outages_as_errors(self._on_sqlite(work))
+
+    async def _on_sqlite(self, work: Work[T]) -> T:
         assert self._sync is not None
         with self._sync.begin() as conn:
             return work(conn)
@@ -99,9 +106,9 @@ class Database:
     async def read(self, work: Work[T]) -> T:
         """Run read-only `work` that needs no transaction around it (one statement, or
         statements that need not agree): on PostgreSQL this saves BEGIN and COMMIT."""
-        if self._async is not None:
-            return await _on_postgres(self._autocommit, work)
-        return await self.run(work)
+        if self._async is None:
+            return await self.run(work)
+        return await _outages_as_errors(_on_postgres(self._autocommit, work))
 
     async def migrate(self) -> int:
         """Apply every migration not yet applied, in order; returns the schema version."""
@@ -139,6 +146,61 @@ class Database:
             await self._async.dispose()
         if self._sync is not None:
             self._sync.dispose()
+
+
+# SQLSTATEs of a PostgreSQL that is going away or not back yet: connection exceptions
+# (class 08), admin or crash shutdown, "cannot connect now" (starting up).
+_PG_GONE = ("08", "57P01", "57P02", "57P03")
+_PG_DISK_FULL = "53100"
+_SQLITE_FULL = 13
+_SQLITE_GONE = frozenset({5, 6, 10, 14})  # BUSY, LOCKED, IOERR, CANTOPEN (primary codes)
+_LOG_EVERY_SECONDS = 10.0
+_last_logged = -_LOG_EVERY_SECONDS
+
+
+def outage(exc: BaseException) -> HavenError | None:
+    """The HavenError for a database that is unreachable or full; None for anything else
+    (a constraint, a bug: those are not the client's to retry)."""
+    full = HavenError(ErrorCode.STORAGE_FULL, "the server's storage is full; retry later")
+    gone = HavenError(ErrorCode.UNAVAILABLE, "the database is unavailable; retry shortly")
+    found: HavenError | None = None
+    if isinstance(exc, OSError):
+        found = gone  # connecting failed: refused, reset, unreachable
+    elif isinstance(exc, DBAPIError):
+        state = str(getattr(exc.orig, "sqlstate", None) or "")
+        sqlite_code = getattr(exc.orig, "sqlite_errorcode", None)
+        sqlite_code = None if sqlite_code is None else int(sqlite_code) & 0xFF
+        if state == _PG_DISK_FULL or sqlite_code == _SQLITE_FULL:
+            found = full
+        elif (
+            exc.connection_invalidated
+            or state.startswith(_PG_GONE)
+            or sqlite_code in _SQLITE_GONE
+            or isinstance(exc.orig, OSError)
+        ):
+            found = gone
+    if found is not None:
+        _log_outage(found, exc)
+    return found
+
+
+async def _outages_as_errors(call: Awaitable[T]) -> T:
+    try:
+        return await call
+    except (DBAPIError, OSError) as exc:
+        error = outage(exc)
+        if error is None:
+            raise
+        raise error from exc
+
+
+def _log_outage(error: HavenError, cause: BaseException) -> None:
+    # Every request fails alike while it lasts: one line every few seconds says enough.
+    global _last_logged
+    now = clock.monotonic()
+    if now - _last_logged >= _LOG_EVERY_SECONDS:
+        _last_logged = now
+        log.warning("%s (%s)", error.message, str(cause).splitlines()[0][:200])
 
 
 async def _on_postgres(engine: AsyncEngine, work: Work[T]) -> T:

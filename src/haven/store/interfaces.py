@@ -133,6 +133,10 @@ class QueueStore(Protocol):
     async def enqueue(self, envelope: NewEnvelope, recipients: Sequence[Address]) -> None:
         """Store the ciphertext once and queue it for every recipient, all or nothing."""
 
+    def on_queued(self, hook: Callable[[list[tuple[str, QueuedEnvelope]]], None]) -> None:
+        """Have `hook` called after each commit of this store that queued envelopes, with
+        (recipient device id, envelope) pairs in queue order, before the senders are told."""
+
     async def pending(
         self,
         device_id: str,
@@ -533,3 +537,262 @@ class KeyLogStore(Protocol):
 
     async def head(self, size: int | None = None) -> AuditHeadRow | None:
         """The head for `size`, or the latest."""
+
+
+# -- the operator console ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ConsoleCredential:
+    operator: OperatorRecord
+    password_hash: str  # Argon2id PHC string
+    totp_secret: bytes | None
+    totp_last_step: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class ConsoleSession:
+    operator: OperatorRecord
+    csrf_token: str
+    created_at: int
+    expires_at: int
+
+
+class ConsoleStore(Protocol):
+    async def set_password(
+        self, operator_id: str, password_hash: str, totp_secret: bytes | None, now: int
+    ) -> None:
+        """Give an operator a console password (and TOTP secret), replacing any earlier one;
+        their open sessions end."""
+
+    async def credential(self, name: str) -> ConsoleCredential | None: ...
+
+    async def has_console_operator(self) -> bool: ...
+
+    async def use_totp_step(self, operator_id: str, step: int) -> bool:
+        """Record that the code of `step` was used; False if it (or a later one) was."""
+
+    async def create_first_operator(
+        self,
+        link_digest: bytes,
+        operator: OperatorRecord,
+        token_digest: bytes,
+        password_hash: str,
+        now: int,
+    ) -> None:
+        """Spend a one-time sign-in link and create the first admin with a console password,
+        in one transaction (nothing changes if the link is spent, expired or unknown)."""
+
+    async def create_session(
+        self, token_digest: bytes, operator_id: str, csrf_token: str, now: int, expires_at: int
+    ) -> None: ...
+
+    async def session(self, token_digest: bytes, now: int, idle_ms: int) -> ConsoleSession | None:
+        """The live session (touching its last use), or None if unknown, expired or idle."""
+
+    async def end_session(self, token_digest: bytes) -> None: ...
+
+    async def purge_sessions(self, now: int, idle_ms: int) -> int: ...
+
+    async def create_link(self, token_digest: bytes, now: int, expires_at: int) -> None: ...
+
+    async def link_usable(self, token_digest: bytes, now: int) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceCounts:
+    accounts: int
+    devices: int
+    queued: int  # per-device queue entries waiting for delivery
+    operators: int
+    open_reports: int
+    open_appeals: int
+    intel_indicators: int
+    intel_version: int
+    intel_updated_at: int | None
+    link_version: int
+    link_entries: int
+    link_built_at: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class AccountSummary:
+    account_id: str
+    created_at: int
+    devices: int
+    standing: str
+
+
+class OverviewStore(Protocol):
+    """Read-only figures and look-ups for the operator console."""
+
+    async def counts(self) -> ServiceCounts: ...
+
+    async def find_accounts(self, text: str, limit: int) -> list[AccountSummary]:
+        """Accounts whose id starts with `text` (all, newest first, when it is empty)."""
+
+    async def account(self, account_id: str) -> AccountSummary | None: ...
+
+
+# -- protected accounts -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ProtectionRecord:
+    account_id: str
+    status: str  # invited | on (turned off: no record)
+    lock_verifier: bytes | None  # SHA-256 of the registration-lock proof
+    language: str
+    enabled_at: int | None
+    disable_requested_at: int | None  # a turn-off waiting out its cooling-off period
+    invited_by: str | None
+    invited_at: int | None
+
+
+class ProtectionStore(Protocol):
+    async def get(self, account_id: str) -> ProtectionRecord | None: ...
+
+    async def invite(
+        self, account_id: str, by: str, language: str, now: int, audit: NewAuditEntry
+    ) -> ProtectionRecord:
+        """NOT_FOUND for no account, CONFLICT when it is protected already."""
+
+    async def enable(
+        self, account_id: str, verifier: bytes, language: str, now: int, audit: NewAuditEntry
+    ) -> ProtectionRecord:
+        """CONFLICT when it is protected already (the lock is changed with set_verifier)."""
+
+    async def set_verifier(
+        self, account_id: str, verifier: bytes, now: int, audit: NewAuditEntry
+    ) -> ProtectionRecord: ...
+
+    async def request_disable(
+        self, account_id: str, now: int, audit: NewAuditEntry
+    ) -> ProtectionRecord:
+        """Starts the cooling-off period (a second request keeps the first's start)."""
+
+    async def cancel_disable(
+        self, account_id: str, now: int, audit: NewAuditEntry
+    ) -> ProtectionRecord: ...
+
+    async def turn_off(self, account_id: str, audit: NewAuditEntry) -> bool:
+        """Removes the protection of an account whose cooling-off period is over."""
+
+    async def check_lock(
+        self, account_id: str, proof_digest: bytes, now: int, backoff: Callable[[int], int]
+    ) -> bool:
+        """One attempt at the lock of `account_id` (which may not exist), in one
+        transaction: refused without a comparison while a backoff runs; a wrong (or absent)
+        lock counts one more failure and starts `backoff(failures)` ms of backoff; a right
+        one clears the count."""
+
+
+@dataclass(frozen=True, slots=True)
+class LinkRequestRecord:
+    request_id: str
+    account_id: str
+    device_id: str
+    identity: Identity
+    token_digest: bytes
+    status: str  # pending | approved | denied
+    created_at: int
+    expires_at: int
+
+
+class LinkRequestStore(Protocol):
+    async def create(self, request: LinkRequestRecord, max_pending: int, now: int) -> None:
+        """CONFLICT when the account has `max_pending` unexpired pending requests, or the
+        identity key is in use already."""
+
+    async def pending(self, account_id: str, now: int) -> list[LinkRequestRecord]: ...
+
+    async def take(self, account_id: str, request_id: str, now: int) -> LinkRequestRecord | None:
+        """Marks a pending, unexpired request of this account approved and returns it;
+        None when there is none."""
+
+    async def release(self, request_id: str) -> None:
+        """Back to pending: its approval could not add the device."""
+
+    async def deny(self, account_id: str, request_id: str, now: int) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceActivityRecord:
+    device_id: str
+    created_at: int
+    last_seen_at: int | None
+
+
+class DeviceActivityStore(Protocol):
+    async def touch(self, device_id: str, account_id: str, at: int) -> None: ...
+
+    async def activity(self, account_id: str) -> list[DeviceActivityRecord]:
+        """The account's current devices, oldest first."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReportSignal:
+    """A report against an account, with what the brigading guard weighs of its reporter."""
+
+    report_id: int
+    reporter_account: str
+    reporter_created_at: int
+    reported_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignFigures:
+    window_start: int
+    window_end: int
+    reports: int
+    reporters: int
+    fresh_reporters: int
+    median_reporter_age_ms: int
+    burst: int
+    overlap_permille: int
+    signals: tuple[str, ...]
+    reporter_accounts: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignFlagRecord:
+    flag_id: int
+    account_id: str
+    status: str  # open | confirmed | dismissed
+    protected: bool
+    figures: CampaignFigures
+    created_at: int
+    updated_at: int
+    decided_at: int | None
+    decided_by: str | None
+    decision_note: str | None
+
+
+class CampaignStore(Protocol):
+    async def signals(self, account_id: str, since: int) -> list[ReportSignal]:
+        """Reports against the account filed at or after `since`, oldest first."""
+
+    async def other_targets(
+        self, reporters: Sequence[str], besides: str, since: int
+    ) -> dict[str, frozenset[str]]:
+        """For each reporter, the other accounts it reported since `since`."""
+
+    async def raise_flag(
+        self,
+        account_id: str,
+        protected: bool,
+        figures: CampaignFigures,
+        now: int,
+        audit: Callable[[int, bool], NewAuditEntry],
+    ) -> tuple[CampaignFlagRecord, bool]:
+        """One transaction: a new open flag, or the account's open flag updated (True when
+        new), with the audit entry `audit(flag id, created)`."""
+
+    async def open_flag(self, account_id: str) -> CampaignFlagRecord | None: ...
+
+    async def flags(self, status: str | None = None) -> list[CampaignFlagRecord]: ...
+
+    async def decide(
+        self, flag_id: int, status: str, by: str, note: str, now: int, audit: NewAuditEntry
+    ) -> CampaignFlagRecord:
+        """NOT_FOUND / CONFLICT when already decided."""

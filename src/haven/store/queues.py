@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Callable, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -12,6 +13,8 @@ from haven.store.batching import Batcher
 from haven.store.database import Database
 from haven.store.interfaces import Address, NewEnvelope, QueuedEnvelope
 from haven.store.tables import devices, envelopes, queue
+
+log = logging.getLogger(__name__)
 
 _IN_CHUNK = 500  # ids per IN (...) list, well under every backend's parameter limit
 
@@ -60,17 +63,34 @@ _PENDING_EXCLUDING = _PENDING.where(
 
 _Send = tuple[NewEnvelope, list[Address]]
 _Ack = tuple[str, list[str]]
+# (recipient device id, the envelope as queued for it), in queue order.
+Queued = list[tuple[str, QueuedEnvelope]]
+QueuedHook = Callable[[Queued], None]
+
+# The insert hands back each queue row's position, so what was just queued can be given to
+# a connected recipient without reading it back.
+_INSERT_QUEUE = sa.insert(queue).returning(queue.c.seq, sort_by_parameter_order=True)
 
 
-def _insert_sends(conn: sa.Connection, sends: Sequence[_Send]) -> list[BaseException | None]:
-    wanted = sorted({r.device_id for _, recipients in sends for r in recipients})
-    owner: dict[str, str] = {}
+_OWNERS = sa.select(devices.c.device_id, devices.c.account_id).where(
+    devices.c.device_id.in_(sa.bindparam("ids", expanding=True))
+)
+# Device ids are never reused and a device never changes account, so which account owns a
+# device can be remembered. A device removed since is still refused: its queue rows would
+# break the foreign key, and the batch is then redone with a fresh look (`_write_sends`).
+_MAX_KNOWN_OWNERS = 100_000
+
+
+def _insert_sends(
+    conn: sa.Connection, sends: Sequence[_Send], queued: Queued, owner: dict[str, str]
+) -> list[BaseException | None]:
+    """Write the sends whose recipients all exist; append what was queued to `queued`.
+    `owner` (device id -> account id) is what is known already, and learns the rest."""
+    wanted = sorted({r.device_id for _, recipients in sends for r in recipients} - owner.keys())
+    if len(owner) + len(wanted) > _MAX_KNOWN_OWNERS:
+        owner.clear()
     for start in range(0, len(wanted), _IN_CHUNK):
-        rows = conn.execute(
-            sa.select(devices.c.device_id, devices.c.account_id).where(
-                devices.c.device_id.in_(wanted[start : start + _IN_CHUNK])
-            )
-        )
+        rows = conn.execute(_OWNERS, {"ids": wanted[start : start + _IN_CHUNK]})
         owner.update({row.device_id: row.account_id for row in rows})
     outcomes: list[BaseException | None] = []
     good: list[_Send] = []
@@ -98,14 +118,22 @@ def _insert_sends(conn: sa.Connection, sends: Sequence[_Send]) -> list[BaseExcep
                 for e, _ in good
             ],
         )
-        conn.execute(
-            sa.insert(queue),
-            [
-                {"device_id": r.device_id, "envelope_id": e.envelope_id}
-                for e, recipients in good
-                for r in recipients
-            ],
-        )
+        targets = [(r.device_id, e) for e, recipients in good for r in recipients]
+        seqs = conn.execute(
+            _INSERT_QUEUE,
+            [{"device_id": device_id, "envelope_id": e.envelope_id} for device_id, e in targets],
+        ).scalars()
+        queued.extend(
+            (
+                device_id,
+                QueuedEnvelope(
+                    seq=seq, envelope_id=e.envelope_id, sender=e.sender, kind=e.kind,
+                    ciphertext=e.ciphertext, server_time=e.server_time,
+                    franking_tag=e.franking_tag,
+                ),
+            )
+            for (device_id, e), seq in zip(targets, seqs, strict=True)
+        )  # fmt: skip
     return outcomes
 
 
@@ -114,23 +142,48 @@ class SqlQueueStore:
         self._db = db
         self._sends: Batcher[_Send, None] = Batcher(self._write_sends)
         self._acks: Batcher[_Ack, int] = Batcher(self._write_acks)
+        self._queued_hooks: list[QueuedHook] = []
+        self._owners: dict[str, str] = {}
+
+    def on_queued(self, hook: QueuedHook) -> None:
+        """Call `hook(queued)` after every commit that queued envelopes, with them in queue
+        order, before any of their senders hears that the send succeeded. Commits from this
+        store reach the hook one at a time, in the order they were made."""
+        self._queued_hooks.append(hook)
 
     async def enqueue(self, envelope: NewEnvelope, recipients: Sequence[Address]) -> None:
         await self._sends.submit((envelope, list(dict.fromkeys(recipients))))
 
-    async def _write_sends(self, sends: Sequence[_Send]) -> list[BaseException | None]:
+    async def _write_sends(
+        self, sends: Sequence[_Send], known_owners: bool = True
+    ) -> list[BaseException | None]:
         """Write a batch of sends in one transaction; a send with an unknown recipient fails
         alone and writes nothing. If the batch hits a race (a recipient device removed
-        meanwhile), every send is retried in a transaction of its own."""
+        meanwhile, or since its owner was remembered), every send is retried in a
+        transaction of its own, looking every recipient up afresh."""
+        queued: Queued = []
+        owners = self._owners if known_owners else {}
         try:
-            return await self._db.run(lambda conn: _insert_sends(conn, sends))
+            outcomes = await self._db.run(lambda conn: _insert_sends(conn, sends, queued, owners))
         except IntegrityError:
-            if len(sends) == 1:
+            self._owners.clear()
+            if len(sends) == 1 and not known_owners:
                 return [_unknown_recipients(sends[0][1])]
-        outcomes: list[BaseException | None] = []
+        else:
+            if queued:
+                self._announce(queued)
+            return outcomes
+        outcomes = []
         for send in sends:
-            outcomes.extend(await self._write_sends([send]))
+            outcomes.extend(await self._write_sends([send], known_owners=False))
         return outcomes
+
+    def _announce(self, queued: Queued) -> None:
+        for hook in self._queued_hooks:
+            try:
+                hook(queued)
+            except Exception:  # the sends are committed: they must not be reported as failed
+                log.exception("on_queued hook failed; recipients will find these by polling")
 
     async def pending(
         self,

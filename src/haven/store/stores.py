@@ -8,21 +8,28 @@ from dataclasses import dataclass
 
 from haven.store.accounts import SqlAccountStore
 from haven.store.blobs import SqlBlobStore
+from haven.store.console import SqlConsoleStore
 from haven.store.database import Database
 from haven.store.intel import SqlIntelStore
 from haven.store.interfaces import (
     AccountStore,
     AuditStore,
     BlobStore,
+    CampaignStore,
+    ConsoleStore,
+    DeviceActivityStore,
     IntelStore,
     InviteStore,
     KeyLogStore,
     KeyStore,
     LinkguardStore,
+    LinkRequestStore,
     ModerationStore,
     NoticeStore,
     OperatorStore,
+    OverviewStore,
     PeerStore,
+    ProtectionStore,
     QueueStore,
     ReportStore,
 )
@@ -37,7 +44,14 @@ from haven.store.moderation import (
     SqlOperatorStore,
     SqlReportStore,
 )
+from haven.store.overview import SqlOverviewStore
 from haven.store.peers import SqlPeerStore
+from haven.store.protection import (
+    SqlCampaignStore,
+    SqlDeviceActivityStore,
+    SqlLinkRequestStore,
+    SqlProtectionStore,
+)
 from haven.store.queues import SqlQueueStore
 
 
@@ -60,6 +74,12 @@ class Stores:
     reports: ReportStore
     notices: NoticeStore
     keylog: KeyLogStore
+    console: ConsoleStore
+    overview: OverviewStore
+    protection: ProtectionStore
+    link_requests: LinkRequestStore
+    device_activity: DeviceActivityStore
+    campaigns: CampaignStore
 
 
 @contextlib.asynccontextmanager
@@ -96,4 +116,10 @@ async def open_stores(url: str) -> Stores:
         reports=SqlReportStore(db),
         notices=SqlNoticeStore(db),
         keylog=SqlKeyLogStore(db),
+        console=SqlConsoleStore(db),
+        overview=SqlOverviewStore(db),
+        protection=SqlProtectionStore(db),
+        link_requests=SqlLinkRequestStore(db),
+        device_activity=SqlDeviceActivityStore(db),
+        campaigns=SqlCampaignStore(db),
     )

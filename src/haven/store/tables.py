@@ -327,6 +327,49 @@ notices = sa.Table(
     sa.Column("signature", sa.LargeBinary(64), nullable=True),
 )
 
+# -- the operator console: passwords, optional TOTP, sessions, one-time sign-in links --------
+
+console_credentials = sa.Table(
+    "console_credentials",
+    metadata,
+    sa.Column(
+        "operator_id",
+        sa.String(32),
+        sa.ForeignKey("operators.operator_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("password_hash", sa.String(200), nullable=False),  # Argon2id, PHC string
+    sa.Column("totp_secret", sa.LargeBinary(64), nullable=True),
+    sa.Column("totp_last_step", sa.BigInteger, nullable=True),  # a code is accepted once
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+)
+
+console_sessions = sa.Table(
+    "console_sessions",
+    metadata,
+    sa.Column("token_digest", sa.LargeBinary(32), primary_key=True),
+    sa.Column(
+        "operator_id",
+        sa.String(32),
+        sa.ForeignKey("operators.operator_id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("csrf_token", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("last_used_at", sa.BigInteger, nullable=False),
+    sa.Column("expires_at", sa.BigInteger, nullable=False, index=True),
+)
+
+console_signin_links = sa.Table(
+    "console_signin_links",
+    metadata,
+    sa.Column("token_digest", sa.LargeBinary(32), primary_key=True),
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("expires_at", sa.BigInteger, nullable=False),
+    sa.Column("used_at", sa.BigInteger, nullable=True),
+)
+
 # Key transparency: each binding of identity keys to a device, as canonical JSON (the Merkle
 # leaf is the hash of exactly these bytes). Written in the transaction that adds or removes
 # the device, so no device exists that the log does not show.
@@ -347,4 +390,102 @@ key_log_heads = sa.Table(
     sa.Column("root", sa.LargeBinary(32), nullable=False),
     sa.Column("timestamp", sa.BigInteger, nullable=False),
     sa.Column("signature", sa.LargeBinary(64), nullable=False),
+)
+
+# -- protected accounts ------------------------------------------------------------------
+
+# One row per account that is protected or was invited into protection. The registration
+# lock is kept as SHA-256 of the proof the device derives (the lock itself never arrives).
+protection = sa.Table(
+    "protection",
+    metadata,
+    sa.Column(
+        "account_id",
+        sa.String(32),
+        sa.ForeignKey("accounts.account_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("status", sa.String(16), nullable=False),  # invited | on
+    sa.Column("lock_verifier", sa.LargeBinary(32), nullable=True),
+    sa.Column("language", sa.String(16), nullable=False),  # of the alerts it sends
+    sa.Column("enabled_at", sa.BigInteger, nullable=True),
+    sa.Column("disable_requested_at", sa.BigInteger, nullable=True),
+    sa.Column("invited_by", sa.String(100), nullable=True),
+    sa.Column("invited_at", sa.BigInteger, nullable=True),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+)
+
+# Wrong registration-lock attempts per named account id, whether or not it exists.
+lock_attempts = sa.Table(
+    "lock_attempts",
+    metadata,
+    sa.Column("account_id", sa.String(32), primary_key=True),
+    sa.Column("failures", sa.Integer, nullable=False),
+    sa.Column("locked_until", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+)
+
+# A new device's request to join a protected account: nothing exists for it (no device,
+# no key-log entry) until an existing device approves it before it expires.
+link_requests = sa.Table(
+    "link_requests",
+    metadata,
+    sa.Column("request_id", sa.String(32), primary_key=True),
+    sa.Column(
+        "account_id",
+        sa.String(32),
+        sa.ForeignKey("accounts.account_id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("device_id", sa.String(32), nullable=False, unique=True),
+    sa.Column("curve25519", sa.String(64), nullable=False),
+    sa.Column("ed25519", sa.String(64), nullable=False),
+    sa.Column("token_digest", sa.LargeBinary(32), nullable=False, unique=True),
+    sa.Column("status", sa.String(16), nullable=False),  # pending | approved | denied
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("expires_at", sa.BigInteger, nullable=False),
+    sa.Column("decided_at", sa.BigInteger, nullable=True),
+)
+
+# When each device last used its token, to within limits.LAST_SEEN_RESOLUTION_SECONDS;
+# shown only to the account's own devices (the security checkup).
+device_seen = sa.Table(
+    "device_seen",
+    metadata,
+    sa.Column("device_id", sa.String(32), primary_key=True),
+    sa.Column("account_id", sa.String(32), nullable=False, index=True),
+    sa.Column("last_seen_at", sa.BigInteger, nullable=False),
+)
+
+# Possible coordinated reporting campaigns, for moderators; at most one open per account.
+campaign_flags = sa.Table(
+    "campaign_flags",
+    metadata,
+    sa.Column("flag_id", SeqId, primary_key=True, autoincrement=True),
+    sa.Column("account_id", sa.String(32), nullable=False, index=True),
+    sa.Column("status", sa.String(16), nullable=False, index=True),  # open|confirmed|dismissed
+    sa.Column("protected", sa.Boolean, nullable=False),
+    sa.Column("window_start", sa.BigInteger, nullable=False),
+    sa.Column("window_end", sa.BigInteger, nullable=False),
+    sa.Column("reports", sa.Integer, nullable=False),
+    sa.Column("reporters", sa.Integer, nullable=False),
+    sa.Column("fresh_reporters", sa.Integer, nullable=False),
+    sa.Column("median_reporter_age_ms", sa.BigInteger, nullable=False),
+    sa.Column("burst", sa.Integer, nullable=False),
+    sa.Column("overlap_permille", sa.Integer, nullable=False),
+    sa.Column("signals", sa.Text, nullable=False),  # JSON list of what raised it
+    sa.Column("reporter_accounts", sa.Text, nullable=False),  # JSON list
+    sa.Column("created_at", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.BigInteger, nullable=False),
+    sa.Column("decided_at", sa.BigInteger, nullable=True),
+    sa.Column("decided_by", sa.String(100), nullable=True),
+    sa.Column("decision_note", sa.String(1000), nullable=True),
+)
+sa.Index(
+    "uq_campaign_flags_open",
+    campaign_flags.c.account_id,
+    unique=True,
+    sqlite_where=campaign_flags.c.status == "open",
+    postgresql_where=campaign_flags.c.status == "open",
 )

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,7 +11,8 @@ from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from haven.core import b64
-from tests.server.conftest import Device, Server
+from tests.conftest import fresh_stores
+from tests.server.conftest import Device, Server, make_config, serve
 
 pytestmark = pytest.mark.anyio
 
@@ -115,3 +117,25 @@ async def test_window_limits_unacked_envelopes_in_flight(server: Server) -> None
         await ws.send(json.dumps({"type": "ack", "envelope_ids": got[:10]}))
         rest = [(await next_frame(ws))["envelope"]["envelope_id"] for _ in range(5)]
         assert rest == sent[100:]
+
+
+async def test_live_envelopes_keep_arriving_after_the_queue_empties(
+    db_url: str, tmp_path: Path
+) -> None:
+    # The re-check timer is an hour: only the hand-over from a send to the open stream can
+    # deliver in time, including once every envelope was acked and the queue is empty again
+    # (SQLite then hands out the same queue positions again).
+    emptied = await fresh_stores(db_url)
+    await emptied.db.close()
+    async with serve(make_config(db_url, tmp_path, poll_seconds=3600)) as server:
+        alice, bob = await server.register(), await server.register()
+        async with await connect(server, bob) as ws:
+            for round_ in range(3):
+                sent = [await server.send(alice, [bob], bytes([round_, i])) for i in range(3)]
+                got = [(await next_frame(ws))["envelope"]["envelope_id"] for _ in sent]
+                assert got == sent
+                await ws.send(json.dumps({"type": "ack", "envelope_ids": got}))
+                message = {"recipients": [alice.address], "ciphertext": "aGk", "kind": "olm"}
+                await ws.send(json.dumps({"type": "send", "request_id": "r", "message": message}))
+                assert (await next_frame(ws))["type"] == "sent"  # the ack was applied first
+                assert await server.fetch(bob) == []

@@ -5,12 +5,20 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import Depends, Path
+from starlette.requests import HTTPConnection
 
 from haven.core.ids import ID_PATTERN
 from haven.core.wire import ErrorBody
 from haven.server.state import ServerState, get_state
 
-State = Annotated[ServerState, Depends(get_state)]
+
+async def _state(connection: HTTPConnection) -> ServerState:
+    # A coroutine on purpose: FastAPI runs a plain-function dependency on a worker thread,
+    # a thread hop (and GIL hand-off) on every request.
+    return get_state(connection)
+
+
+State = Annotated[ServerState, Depends(_state)]
 PathId = Annotated[str, Path(pattern=ID_PATTERN)]
 
 

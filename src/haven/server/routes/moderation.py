@@ -7,8 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from haven.core import clock, limits
-from haven.core.errors import ErrorCode, HavenError
+from haven.core import limits
 from haven.core.ids import ID_PATTERN
 from haven.core.wire import (
     AccountReview,
@@ -23,10 +22,11 @@ from haven.core.wire import (
     ReportDecision,
     ReportInfo,
 )
-from haven.safety import actions, auditlog, reports
+from haven.safety import reports
 from haven.safety.policy import Action
 from haven.server.auth import CurrentOperator
 from haven.server.routes.common import State, errors
+from haven.server.services import operators
 from haven.store.interfaces import ActionRecord, AppealRecord, ReportRecord
 
 router = APIRouter(prefix="/v1/admin", tags=["operators"])
@@ -55,28 +55,22 @@ async def act(
 ) -> ActionInfo:
     """Warn, restrict, suspend, ban, revoke a device, or restore, citing a published
     reason. Suspensions take effect at once, on every server process."""
-    outcome = await actions.take_action(
-        state.stores, account_id, Action(body.action), body.reason, body.note,
-        operator.name, clock.now_ms(), body.device_id,
+    record = await operators.take_action(
+        state, account_id, Action(body.action), body.reason, body.note, operator.name,
+        body.device_id,
     )  # fmt: skip
-    await state.bus.revoke(outcome.revoke)
-    await auditlog.seal(state.stores, state.audit_key, clock.now_ms())
-    return action_info(outcome.record)
+    return action_info(record)
 
 
 @router.get("/accounts/{account_id}", responses=errors(404))
 async def review(account_id: AccountId, _: CurrentOperator, state: State) -> AccountReview:
     """An account's standing, actions and appeals."""
-    history = await state.stores.moderation.history(account_id)
-    if await state.stores.accounts.devices(account_id) is None and not history:
-        raise HavenError(ErrorCode.NOT_FOUND, "no such account")
+    found = await operators.review(state, account_id)
     return AccountReview(
         account_id=account_id,
-        standing=await state.stores.moderation.standing(account_id),
-        actions=[action_info(a) for a in history],
-        appeals=[
-            appeal_info(a) for a in await state.stores.moderation.appeals(account_id=account_id)
-        ],
+        standing=found.standing,
+        actions=[action_info(a) for a in found.actions],
+        appeals=[appeal_info(a) for a in found.appeals],
     )
 
 
@@ -87,18 +81,12 @@ async def open_appeals(
     status: Annotated[str, Query(pattern="^(open|upheld|reversed)$")] = "open",
 ) -> list[OpenAppeal]:
     """Appeals waiting for a decision (or decided ones), oldest first."""
-    found = []
-    for appeal in await state.stores.moderation.appeals(status=status):
-        action = await state.stores.moderation.action(appeal.action_id)
-        if action is not None:
-            found.append(
-                OpenAppeal(
-                    appeal=appeal_info(appeal),
-                    account_id=appeal.account_id,
-                    action=action_info(action),
-                )
-            )
-    return found
+    return [
+        OpenAppeal(
+            appeal=appeal_info(appeal), account_id=appeal.account_id, action=action_info(action)
+        )
+        for appeal, action in await operators.appeals_with_actions(state, status)
+    ]
 
 
 @router.post("/appeals/{appeal_id}/decision", responses=errors(404, 409))
@@ -109,12 +97,9 @@ async def decide(
     state: State,
 ) -> AppealInfo:
     """Uphold or reverse; the person is told the outcome in their standing."""
-    decided, revoke = await actions.decide(
-        state.stores, appeal_id, body.outcome == "reverse", operator.name, body.note,
-        clock.now_ms(),
-    )  # fmt: skip
-    await state.bus.revoke(revoke)
-    await auditlog.seal(state.stores, state.audit_key, clock.now_ms())
+    decided = await operators.decide_appeal(
+        state, appeal_id, body.outcome == "reverse", operator.name, body.note
+    )
     return appeal_info(decided)
 
 
@@ -163,9 +148,7 @@ async def close_report(
     state: State,
 ) -> ReportInfo:
     """Close a report: dismissed, or actioned (act on the account with its own call)."""
-    closed = await reports.close(
-        state.stores, report_id, body.outcome == "actioned", operator.name, body.note,
-        clock.now_ms(),
-    )  # fmt: skip
-    await auditlog.seal(state.stores, state.audit_key, clock.now_ms())
+    closed = await operators.close_report(
+        state, report_id, body.outcome == "actioned", operator.name, body.note
+    )
     return report_info(closed)

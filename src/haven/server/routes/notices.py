@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from haven.core import b64, clock
+from haven.core import b64
 from haven.core.wire import (
     NoticeInfo,
     NoticeKey,
@@ -14,9 +14,10 @@ from haven.core.wire import (
     SendNoticeRequest,
     SignedNotice,
 )
-from haven.safety import auditlog, notices
+from haven.safety import notices
 from haven.server.auth import AnyStandingDevice, CurrentOperator
 from haven.server.routes.common import State, errors
+from haven.server.services import operators
 from haven.store.interfaces import NoticeRecord
 
 router = APIRouter(tags=["notices"])
@@ -63,9 +64,7 @@ async def templates(_: CurrentOperator) -> list[NoticeTemplate]:
 async def send(body: SendNoticeRequest, operator: CurrentOperator, state: State) -> NoticesSent:
     """Send a notice from a template to each account (recorded in the audit log, metadata
     only)."""
-    sent = await notices.send(
-        state.stores, state.notice_key, list(body.accounts), body.template, body.language,
-        operator.name, clock.now_ms(),
-    )  # fmt: skip
-    await auditlog.seal(state.stores, state.audit_key, clock.now_ms())
+    sent = await operators.send_notices(
+        state, list(body.accounts), body.template, body.language, operator.name
+    )
     return NoticesSent(notice_ids=[n.notice_id for n in sent])

@@ -9,6 +9,7 @@ from haven.core.wire import ReportFiled, ReportRequest
 from haven.safety import auditlog, reports
 from haven.server.auth import CurrentDevice
 from haven.server.routes.common import State, errors
+from haven.server.services import protection
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
 
@@ -24,5 +25,7 @@ async def report(body: ReportRequest, device: CurrentDevice, state: State) -> Re
         content=body.content, franking_key=body.franking_key, reason=body.reason,
     )  # fmt: skip
     filed = await reports.file(state.stores, state.stamp_key, device, claim, clock.now_ms())
+    # The brigading guard: never an automatic action, a flag to moderators at most.
+    await protection.after_report(state, claim.sender_account)
     await auditlog.seal(state.stores, state.audit_key, clock.now_ms())
     return ReportFiled(report_id=filed.report_id, verified=filed.report.verified)

@@ -26,6 +26,7 @@ from haven.core.wire import (
 )
 from haven.server.auth import bearer_from_headers, device_for_token, is_blocked
 from haven.server.bus import Listener
+from haven.server.errors import error_response
 from haven.server.services import messages
 from haven.server.state import ServerState, get_state
 from haven.store.interfaces import DeviceRecord, QueuedEnvelope
@@ -37,6 +38,16 @@ _incoming: TypeAdapter[StreamAck | StreamSend] = TypeAdapter(StreamAck | StreamS
 
 CLOSE_POLICY = 1008  # bad or revoked token
 CLOSE_REVOKED = 4401
+CLOSE_TRY_AGAIN = 1013  # the database is unavailable: reconnect shortly
+
+
+async def _refuse_for_now(ws: WebSocket, error: HavenError) -> None:
+    """Refuse the handshake with the HTTP API's answer for the same failure (503 and the
+    JSON error) where the server can send one; else a close that says "try again later"."""
+    if "websocket.http.response" in ws.scope.get("extensions", {}):
+        await ws.send_denial_response(error_response(error))
+    else:
+        await ws.close(code=CLOSE_TRY_AGAIN)
 
 
 def _error_frame(error: HavenError, request_id: str | None = None) -> str:
@@ -64,11 +75,20 @@ class _Session:
             await self.ws.send_text(text)
 
     async def _next_batch(self, room: int) -> list[QueuedEnvelope]:
-        """What to push next. Mostly what was queued after the last pushed position; but
-        with several server processes, a send can commit after a later-numbered one, so
-        the queue is also re-read from its head (skipping what is in flight) when that
-        finds nothing and at least every poll interval."""
+        """What to push next. Mostly what was queued after the last pushed position: handed
+        over by this process right after it queued it, else read from the queue. With
+        several server processes a send can commit after a later-numbered one, so the queue
+        is also re-read from its head (skipping what is in flight) when that finds nothing
+        and at least every poll interval."""
+        handed = self.listener.take()
         if clock.monotonic() < self._next_rescan:
+            if handed is not None:
+                # Not by position: SQLite hands out a deleted last position again once the
+                # queue is empty. A read racing the hand-over may have pushed one already.
+                fresh = [e for e in handed if e.envelope_id not in self.in_flight]
+                if len(fresh) > room:
+                    self.listener.forget()  # the rest is read from the queue when there is room
+                return fresh[:room]
             batch = await messages.pending(self.state, self.device, room, after_seq=self._cursor)
             if batch:
                 return batch
@@ -138,7 +158,11 @@ class _Session:
 @router.websocket("/v1/stream")
 async def stream(ws: WebSocket) -> None:
     state = get_state(ws)
-    device = await device_for_token(state, bearer_from_headers(ws))
+    try:
+        device = await device_for_token(state, bearer_from_headers(ws))
+    except HavenError as error:  # the database is unavailable: 503, as over HTTP
+        await _refuse_for_now(ws, error)
+        return
     if device is None or is_blocked(device):
         await ws.close(code=CLOSE_POLICY)  # before accept: the handshake is refused with 403
         return
@@ -152,11 +176,18 @@ async def stream(ws: WebSocket) -> None:
             _, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             for task in pending:
                 task.cancel()
+            failed: HavenError | None = None
             for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
+                try:
                     await task
-            if listener.revoked:
-                with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+                except HavenError as error:  # the database went away under the stream
+                    failed = error
+                except (asyncio.CancelledError, WebSocketDisconnect, RuntimeError):
+                    pass
+            with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+                if listener.revoked:
                     await ws.close(code=CLOSE_REVOKED, reason="device removed")
+                elif failed is not None:
+                    await ws.close(code=CLOSE_TRY_AGAIN, reason=failed.code.value)
     finally:
         state.metrics.streams.dec()

@@ -16,11 +16,19 @@ from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from haven.core import ids
 from haven.core.errors import ErrorCode, HavenError
 from haven.intel.export import NAMESPACE, stix_indicator, timestamp
-from haven.server.routes.common import State
+from haven.server.routes.common import State, errors
 from haven.server.state import ServerState, get_state
 
-router = APIRouter(prefix="/taxii2", tags=["taxii"])
 MEDIA = "application/taxii+json;version=2.1"
+
+
+class TaxiiResponse(JSONResponse):
+    """TAXII 2.1 resources have their own media type (and the document says so)."""
+
+    media_type = MEDIA
+
+
+router = APIRouter(prefix="/taxii2", tags=["taxii"], default_response_class=TaxiiResponse)
 COLLECTION_ID = str(uuid.uuid5(NAMESPACE, "haven-indicators"))
 MAX_PAGE = 1000
 _basic = HTTPBasic(auto_error=False, description="TAXII peer name and token")
@@ -42,7 +50,7 @@ Peer = Annotated[str, Depends(current_peer)]
 
 
 def _taxii(body: dict[str, Any], headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse(body, media_type=MEDIA, headers=headers)
+    return TaxiiResponse(body, headers=headers)
 
 
 def _collection() -> dict[str, Any]:
@@ -83,7 +91,7 @@ def _known(collection_id: str) -> None:
         raise HavenError(ErrorCode.NOT_FOUND, "no such collection")
 
 
-@router.get("/api/collections/{collection_id}/")
+@router.get("/api/collections/{collection_id}/", responses=errors(404))
 async def collection(collection_id: str, _: Peer) -> JSONResponse:
     _known(collection_id)
     return _taxii(_collection())
@@ -101,7 +109,7 @@ def _parse_time(value: str | None) -> int:
     return int(moment.timestamp() * 1000)
 
 
-@router.get("/api/collections/{collection_id}/objects/")
+@router.get("/api/collections/{collection_id}/objects/", responses=errors(400, 404))
 async def objects(
     collection_id: str,
     _: Peer,

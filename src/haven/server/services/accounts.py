@@ -14,6 +14,7 @@ from haven.core.wire import (
     KeyTransparency,
     SignedHead,
 )
+from haven.server.services import protection
 from haven.server.state import ServerState
 from haven.store.interfaces import DeviceRecord, Identity
 
@@ -41,7 +42,14 @@ async def register(state: ServerState, keys: IdentityKeys, invite: str | None) -
     return DeviceCredentials(account_id=account_id, device_id=device_id, token=token)
 
 
-async def add_device(state: ServerState, by: DeviceRecord, keys: IdentityKeys) -> DeviceCredentials:
+async def add_device(
+    state: ServerState,
+    by: DeviceRecord,
+    keys: IdentityKeys,
+    registration_lock: str | None = None,
+    address: str = "unknown",
+) -> DeviceCredentials:
+    await protection.require_lock_if_protected(state, by.account_id, registration_lock, address)
     device_id = ids.new_id()
     token = ids.device_token(device_id)
     await state.stores.accounts.add_device(
@@ -52,6 +60,7 @@ async def add_device(state: ServerState, by: DeviceRecord, keys: IdentityKeys) -
         clock.now_ms(),
         limits.MAX_DEVICES_PER_ACCOUNT,
     )
+    await protection.announce_device(state, by.account_id, "device_linked", device_id)
     return DeviceCredentials(account_id=by.account_id, device_id=device_id, token=token)
 
 
@@ -93,3 +102,4 @@ async def remove_device(state: ServerState, by: DeviceRecord, device_id: str) ->
         raise HavenError(ErrorCode.NOT_FOUND, "no such device on your account")
     # Its open streams, on any server process, close now.
     await state.bus.revoke([device_id])
+    await protection.announce_device(state, by.account_id, "device_removed", device_id)

@@ -30,7 +30,7 @@ async def store(state: ServerState, chunks: AsyncIterator[bytes]) -> AttachmentC
 
 
 async def fetch(state: ServerState, attachment_id: str) -> bytes:
-    data = await state.stores.blobs.get(attachment_id, clock.now_ms())
+    data = await state.stores.blobs.get(attachment_id, clock.expiry_cutoff_ms())
     if data is None:
         raise HavenError(ErrorCode.NOT_FOUND, "no such attachment, or it has expired")
     return data

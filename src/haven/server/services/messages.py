@@ -32,7 +32,9 @@ async def send(state: ServerState, sender: DeviceRecord, request: SendRequest) -
     await state.stores.queues.enqueue(envelope, recipients)
     state.metrics.messages_sent.inc()
     state.metrics.envelopes_queued.inc(len(recipients))
-    await state.bus.wake({r.device_id for r in recipients})
+    # This process's listeners were handed the envelope when it was committed (the queue
+    # store's on_queued hook); other processes' listeners still need waking.
+    await state.bus.wake({r.device_id for r in recipients}, handed=True)
     return SendResponse(envelope_id=envelope.envelope_id, server_time=now)
 
 
@@ -71,7 +73,7 @@ async def pending(
     after_seq: int = 0,
 ) -> list[QueuedEnvelope]:
     return await state.stores.queues.pending(
-        device.device_id, limit, clock.now_ms(), exclude, after_seq
+        device.device_id, limit, clock.expiry_cutoff_ms(), exclude, after_seq
     )
 
 

@@ -16,6 +16,8 @@ from haven.store.migrations import (
     m0006_safety,
     m0007_notices,
     m0008_key_log,
+    m0009_console,
+    m0010_protection,
 )
 
 Migration = Callable[[sa.Connection], None]
@@ -29,4 +31,6 @@ MIGRATIONS: list[tuple[int, Migration]] = [
     (6, m0006_safety.upgrade),
     (7, m0007_notices.upgrade),
     (8, m0008_key_log.upgrade),
+    (9, m0009_console.upgrade),
+    (10, m0010_protection.upgrade),
 ]
