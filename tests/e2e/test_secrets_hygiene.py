@@ -268,5 +268,6 @@ def test_the_server_refuses_to_start_with_a_key_file_others_can_read(tmp_path: P
         with pytest.raises(RuntimeError, match="server exited") as refused:
             ServerProcess(data, db).start()
         assert f"{key} is readable by other users: chmod 600 it and restart" in str(refused.value)
+        assert "Traceback" not in str(refused.value)  # one clear line, before it listens
         key.chmod(0o600)
     ServerProcess(data, db).start().stop()

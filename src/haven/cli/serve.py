@@ -27,6 +27,8 @@ from haven.intel import bundled
 from haven.intel.importing import store_collection
 from haven.intel.merge import collect
 from haven.linkguard.building import ensure_current
+from haven.safety.keyfiles import KeyFileError
+from haven.server.app import check_key_files
 from haven.server.console import firstrun, relayfile
 from haven.server.runner import serve
 from haven.server.tls import ServerTls, server_tls
@@ -60,8 +62,9 @@ def _prepare(cfg: Config) -> ServerTls | None:
     cfg.data_dir.chmod(0o700)  # the database and the signing keys live here
     setup_logging(cfg.log_level)
     try:
+        check_key_files(cfg.data_dir)
         tls = server_tls(cfg)
-    except CertificateError as exc:
+    except (CertificateError, KeyFileError) as exc:
         fail(str(exc), code=2)
     if tls is None and not is_loopback(cfg.host):
         out.print(

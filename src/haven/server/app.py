@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 from fastapi import FastAPI
 
@@ -64,6 +65,16 @@ async def _purge_expired(state: ServerState) -> None:
                 log.info("expired %d envelopes and %d attachments", gone, blobs)
         except Exception:  # a failed sweep is retried next time; never kill the server
             log.exception("expiry sweep failed")
+
+
+def check_key_files(data_dir: Path) -> None:
+    """Load (or make) every key the server signs or MACs with, so a key file others can read
+    stops `haven server` with one clear line before it listens (KeyFileError), not with a
+    traceback from the lifespan."""
+    auditlog.load_or_create_key(data_dir)
+    notices.load_or_create_key(data_dir)
+    keylog.load_or_create_key(data_dir)
+    load_or_create_stamp_key(data_dir)
 
 
 def create_app(config: Config) -> FastAPI:
