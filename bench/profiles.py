@@ -62,6 +62,14 @@ _STREAM_READING = (
     "more would need fewer frames per message (several envelopes per frame: a protocol "
     "change) or a lighter SQL layer than SQLAlchemy Core on the hot path."
 )
+_RELAY_READING = (
+    "Where the time goes (reading of the 2026-12-07 profile of 100 streams): about two "
+    "fifths of the relay's samples are OpenSSL encrypting and decrypting the client leg "
+    "(`SSLObject.read`/`write`), work HAProxy does too; about three tenths are uvloop's own "
+    "socket calls, which py-spy, seeing no Python frame inside them, books to "
+    "`Runner.run`; the rest is the relay's Python per read: forwarding a chunk "
+    "(`Splice.forward`), wrapping it in TLS records (`ClientSide.send`) and counting bytes."
+)
 # A reading of a profile that numbers alone do not give, by profile name: what the biggest
 # blocks are and what was done about them. Written from the flamegraphs of the run noted.
 READINGS: dict[str, str] = {
@@ -69,6 +77,8 @@ READINGS: dict[str, str] = {
     "delivery-postgresql-http": _HTTP_READING
     + " On PostgreSQL each transaction is also a network round trip to the database, "
     "which the server's event loop waits out while holding the group commit's batch.",
+    "relay-single_stream": _RELAY_READING,
+    "relay-streams_100": _RELAY_READING,
     "delivery-sqlite-ws": _STREAM_READING,
     "delivery-postgresql-ws": _STREAM_READING
     + " On PostgreSQL the statements go through asyncpg and SQLAlchemy's asyncio bridge "
@@ -180,12 +190,14 @@ def render_missed(rows: list[Any]) -> list[str]:
         lines += [f"### {row.name}", "", f"Misses: {why}.", ""]
         profile = row.haven.get("profile")
         if not profile:
-            lines += ["No profile was recorded (py-spy missing).", ""]
+            lines += [row.haven.get("no_profile", "No profile was recorded (py-spy missing)."),
+                      ""]  # fmt: skip
             continue
         name = Path(profile["svg"]).stem.removeprefix("profile-")
+        process = "relay" if name.startswith("relay") else "server"
         lines += [
             f"Profile: [{profile['svg']}]({profile['svg']}), py-spy, {profile['samples']} "
-            f"samples of the server process at {RATE_HZ} Hz under the same load (own time: "
+            f"samples of the {process} process at {RATE_HZ} Hz under the same load (own time: "
             "the frame running when sampled).",
             "",
             "| package | share of samples |",

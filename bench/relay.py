@@ -6,6 +6,8 @@ one thread each, both forwarding to the same echo server on loopback, measured i
   The proxy's CPU seconds per GiB is recorded too: the Python load generator and the echo
   server share the machine's cores, so throughput can be bound by them rather than by the
   proxy, while CPU per GiB is the proxy's own cost.
+- each throughput and connection-rate figure is the median of 3 runs (1 with --quick),
+  Haven's and HAProxy's alternating.
 - new TLS connections/s: full handshakes (no resumption), one byte echoed on each, from
   32 concurrent clients. Haven's clients also send their proof and read the 101.
 - memory per idle held connection: RSS growth of the proxy process while N spliced
@@ -36,12 +38,16 @@ from typing import Any
 
 import psutil
 
+from bench import profiles
 from bench.anchors import haproxy
 from bench.common import free_port
 from haven.core.relaylink import make_proof
 from haven.relay import certs
 
 CHUNK = 256 * 1024
+# Issue 5's targets: throughput at least HAProxy's, new connections at least 0.7 of
+# HAProxy's, at most 4 KiB per idle held connection.
+TARGETS = {"throughput_vs_haproxy": 1.0, "new_conns_vs_haproxy": 0.7, "idle_bytes_per_conn": 4096}
 
 
 def _new_loop() -> asyncio.AbstractEventLoop:
@@ -282,6 +288,16 @@ def _run(coro: Coroutine[Any, Any, dict[str, float]]) -> dict[str, float]:
         return runner.run(coro)
 
 
+def _median(runs: list[dict[str, float]], key: str) -> dict[str, float]:
+    """The run whose `key` is the median (the lower middle one of an even count), with
+    how many runs there were and their spread."""
+    ordered = sorted(runs, key=lambda run: run[key])
+    chosen = dict(ordered[(len(ordered) - 1) // 2])
+    chosen["runs"] = len(ordered)
+    chosen["lowest"], chosen["highest"] = ordered[0][key], ordered[-1][key]
+    return chosen
+
+
 def _ratio(ours: float, theirs: float) -> float | None:
     return round(ours / theirs, 2) if theirs else None
 
@@ -298,6 +314,7 @@ def measure(quick: bool = False) -> dict[str, Any]:
     many, per = 100, (1 if quick else 8) * 2**20
     rate_seconds = 3.0 if quick else 10.0
     idle = 2000 if quick else 5000
+    rounds = 1 if quick else 3
     results: dict[str, Any] = {"haproxy_version": haproxy.version(binary), "quick": quick}
     with tempfile.TemporaryDirectory(prefix="haven-relay-bench-") as tmp:
         work = Path(tmp)
@@ -332,13 +349,35 @@ def measure(quick: bool = False) -> dict[str, Any]:
             for t in targets:
                 print(f"relay bench: {t.name} idle connections ...", flush=True)
                 figures[t.name]["idle"] = _run(_idle_memory(t, idle))
+            # Throughput and connection rates swing by a fifth from one run to the next here
+            # (the load generator shares the two cores): each is the median of `rounds`
+            # runs, Haven's and HAProxy's alternating, so a burst of noise hits both.
+            runs: dict[str, dict[str, list[dict[str, float]]]] = {
+                t.name: {"single_stream": [], "streams_100": [], "new_conns": []} for t in targets
+            }
+            for round_no in range(1, rounds + 1):
+                for t in targets:
+                    print(f"relay bench: {t.name} throughput and new connections, round "
+                          f"{round_no} of {rounds} ...", flush=True)  # fmt: skip
+                    runs[t.name]["single_stream"].append(_run(_throughput(t, 1, single)))
+                    runs[t.name]["streams_100"].append(_run(_throughput(t, many, per)))
+                    runs[t.name]["new_conns"].append(_run(_connection_rate(t, rate_seconds, 32)))
             for t in targets:
-                print(f"relay bench: {t.name} throughput ...", flush=True)
-                figures[t.name]["single_stream"] = _run(_throughput(t, 1, single))
-                figures[t.name]["streams_100"] = _run(_throughput(t, many, per))
-            for t in targets:
-                print(f"relay bench: {t.name} new connections ...", flush=True)
-                figures[t.name]["new_conns"] = _run(_connection_rate(t, rate_seconds, 32))
+                for figure, key in (("single_stream", "mib_per_s"), ("streams_100", "mib_per_s"),
+                                    ("new_conns", "conns_per_s")):  # fmt: skip
+                    figures[t.name][figure] = _median(runs[t.name][figure], key)
+            haven_target = targets[0]
+            for figure, streams, size in (("single_stream", 1, single), ("streams_100", many, per)):
+                ratio = _ratio(figures["haven"][figure]["mib_per_s"],
+                               figures["haproxy"][figure]["mib_per_s"])  # fmt: skip
+                if quick or ratio is None or ratio >= TARGETS["throughput_vs_haproxy"]:
+                    continue
+                # Once more under py-spy (which costs the relay some speed): the row keeps
+                # the figures of the runs without it.
+                print(f"relay bench: {figure} misses its target; profiling", flush=True)
+                with profiles.recording(relay_pid, f"relay-{figure}") as recorded:
+                    _run(_throughput(haven_target, streams, size))
+                figures["haven"][figure]["profile"] = recorded or None
     ours, theirs = figures["haven"], figures["haproxy"]
     results.update(figures)
     results["ratios"] = {
@@ -355,11 +394,7 @@ def measure(quick: bool = False) -> dict[str, Any]:
             ours["idle"]["bytes_per_conn"], theirs["idle"]["bytes_per_conn"]
         ),
     }
-    results["targets"] = {
-        "throughput_vs_haproxy": ">= 1.0",
-        "new_conns_vs_haproxy": ">= 0.7",
-        "idle_bytes_per_conn": "<= 4096",
-    }
+    results["targets"] = dict(TARGETS)
     return results
 
 

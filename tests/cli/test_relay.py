@@ -38,6 +38,15 @@ def test_upstream_is_required() -> None:
     assert "--upstream" in result.output
 
 
+def test_replay_slots_must_be_a_power_of_two(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["relay", "--upstream", "127.0.0.1:1", "--listen",
+                                 "127.0.0.1:1", "--data-dir", str(tmp_path / "r"),
+                                 "--replay-slots", "1000"])  # fmt: skip
+    assert result.exit_code == 2
+    assert "--replay-slots must be a power of two of at least 64" in result.output
+    assert not (tmp_path / "r").exists()  # refused before anything was made
+
+
 def test_stats_must_stay_on_loopback(tmp_path: Path) -> None:
     result = runner.invoke(
         app,

@@ -18,6 +18,7 @@ from haven.core.relaylink import RelayLink, is_ip_literal
 from haven.relay import certs, workers
 from haven.relay.config import Address, RelayConfig, RelayConfigError, parse_address
 from haven.relay.decoy import DecoyError
+from haven.relay.handshake import DEFAULT_SLOTS
 
 app = typer.Typer(invoke_without_command=True)
 
@@ -139,6 +140,13 @@ def relay(
     drain_timeout: Annotated[
         float, typer.Option(help="Seconds open streams get to finish after SIGTERM.")
     ] = 30.0,
+    replay_slots: Annotated[
+        int,
+        typer.Option(
+            help="Slots of the replay cache (a power of two, 24 bytes each): about "
+            "slots / 242 handshakes a second fit; the log says when it is full."
+        ),
+    ] = DEFAULT_SLOTS,
 ) -> None:
     """Run a relay: clients that hold its invite link are spliced to the one --upstream
     server; everyone else (browsers, scanners, censors' probes) sees an ordinary web site.
@@ -166,6 +174,7 @@ def relay(
             max_connections=max_connections,
             per_ip_connections=per_ip,
             drain_timeout=drain_timeout,
+            replay_slots=replay_slots,
         )
         public = _link_host(config.listen, public_host)
     except RelayConfigError as exc:

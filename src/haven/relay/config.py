@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from haven.core.relaylink import DEFAULT_WINDOW_SECONDS, is_loopback
+from haven.relay.handshake import DEFAULT_SLOTS
 
 
 class RelayConfigError(ValueError):
@@ -59,7 +60,7 @@ class RelayConfig:
     per_ip_connections: int = 64
     drain_timeout: float = 30.0
     proof_window: int = DEFAULT_WINDOW_SECONDS
-    replay_slots: int = 1 << 16
+    replay_slots: int = DEFAULT_SLOTS
     backlog: int = 1024
 
     def __post_init__(self) -> None:
@@ -75,4 +76,4 @@ class RelayConfig:
         if self.max_connections < 1 or self.per_ip_connections < 1:
             raise RelayConfigError("connection limits must be at least 1")
         if self.replay_slots & (self.replay_slots - 1) or self.replay_slots < 64:
-            raise RelayConfigError("replay_slots must be a power of two of at least 64")
+            raise RelayConfigError("--replay-slots must be a power of two of at least 64")
