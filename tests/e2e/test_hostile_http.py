@@ -21,8 +21,8 @@ import contextlib
 import json
 import select
 import socket
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
 
 import httpx
 import pytest
@@ -326,6 +326,56 @@ def trickle(port: int, head: bytes, first: bytes = b"") -> int:
 SLOW_HEAD = b"GET /v1/health HTTP/1.1\r\nHost: haven\r\nX-Slow: " + b"a" * 2000 + b"\r\n\r\n"
 
 
+@dataclass
+class SlowClients:
+    """What a swarm of slowloris clients got: how often they were cut off, and how often
+    one sent its whole payload without being cut off."""
+
+    clients: int
+    cut_off: int = 0
+    finished: int = 0
+    all_cut_off: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+@contextlib.asynccontextmanager
+async def slow_clients(port: int, payload: bytes, clients: int) -> AsyncIterator[SlowClients]:
+    """`clients` connections that each trickle `payload` a byte per interval and reconnect
+    whenever they are cut off, until the block ends; `all_cut_off` is set once there have
+    been as many cut-offs as clients."""
+    got = SlowClients(clients)
+    stop = asyncio.Event()
+
+    async def slowloris() -> None:
+        while not stop.is_set():
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            try:
+                for i in range(len(payload)):
+                    if stop.is_set():
+                        break
+                    writer.write(payload[i : i + 1])
+                    with contextlib.suppress(TimeoutError):
+                        if await asyncio.wait_for(reader.read(65536), TRICKLE_INTERVAL) == b"":
+                            got.cut_off += 1
+                            break
+                else:
+                    got.finished += 1
+            except ConnectionError:
+                got.cut_off += 1
+            finally:
+                if got.cut_off >= clients:
+                    got.all_cut_off.set()
+                writer.close()
+                with contextlib.suppress(ConnectionError):
+                    await writer.wait_closed()
+
+    tasks = [asyncio.create_task(slowloris()) for _ in range(clients)]
+    try:
+        yield got
+    finally:
+        stop.set()
+        await asyncio.gather(*tasks)
+
+
 def test_a_head_trickled_a_byte_at_a_time_is_cut_off_before_it_ends(target: Target) -> None:
     assert trickle(target.port, SLOW_HEAD) < len(SLOW_HEAD)
 
@@ -339,36 +389,7 @@ async def test_slow_clients_do_not_hold_up_anyone_else(target: Target) -> None:
     """Forty slowloris clients that reconnect whenever they are cut off, and meanwhile one
     person registers, sends twenty messages and receives them: everything of theirs goes
     through, and the slow clients never finish a request."""
-    stop, all_cut_off = asyncio.Event(), asyncio.Event()
-    cut_off = 0
-    finished = 0
-
-    async def slowloris() -> None:
-        nonlocal cut_off, finished
-        while not stop.is_set():
-            reader, writer = await asyncio.open_connection("127.0.0.1", target.port)
-            try:
-                for i in range(len(SLOW_HEAD)):
-                    if stop.is_set():
-                        break
-                    writer.write(SLOW_HEAD[i : i + 1])
-                    with contextlib.suppress(TimeoutError):
-                        if await asyncio.wait_for(reader.read(65536), TRICKLE_INTERVAL) == b"":
-                            cut_off += 1
-                            break
-                else:
-                    finished += 1
-            except ConnectionError:
-                cut_off += 1
-            finally:
-                if cut_off >= len(slow):
-                    all_cut_off.set()
-                writer.close()
-                with contextlib.suppress(ConnectionError):
-                    await writer.wait_closed()
-
-    slow = [asyncio.create_task(slowloris()) for _ in range(40)]
-    try:
+    async with slow_clients(target.port, SLOW_HEAD, 40) as slow:
         async with httpx.AsyncClient(base_url=target.server.url, timeout=WAIT) as http:
             me = (
                 await http.post("/v1/accounts", json={"identity_keys": DeviceKeys().identity()})
@@ -384,10 +405,9 @@ async def test_slow_clients_do_not_hold_up_anyone_else(target: Target) -> None:
             received = await http.get("/v1/messages", headers=auth)
             assert {e["envelope_id"] for e in received.json()["envelopes"]} == sent
         # As many cut-offs as slow clients (the wait is a deadline, not a speed claim).
-        await asyncio.wait_for(all_cut_off.wait(), WAIT)
-    finally:
-        stop.set()
-        await asyncio.gather(*slow)
-    assert finished == 0
-    assert cut_off >= len(slow)
-    print(f"\nserver: {len(slow)} slowloris clients cut off {cut_off} times; 20 sends served")
+        await asyncio.wait_for(slow.all_cut_off.wait(), WAIT)
+    assert slow.finished == 0
+    assert slow.cut_off >= slow.clients
+    print(
+        f"\nserver: {slow.clients} slowloris clients cut off {slow.cut_off} times; 20 sends served"
+    )

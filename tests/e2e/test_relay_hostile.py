@@ -21,7 +21,13 @@ import pytest
 
 from haven.client.api import HavenApi
 from haven.core.relaylink import b64url_decode, make_proof, parse
-from tests.e2e.test_hostile_http import TRICKLE_INTERVAL, WAIT, parse_answers, read_until_closed
+from tests.e2e.test_hostile_http import (
+    TRICKLE_INTERVAL,
+    WAIT,
+    parse_answers,
+    read_until_closed,
+    slow_clients,
+)
 from tests.e2e.test_relay import RelayProcess, blocked_url
 from tests.processes import ServerProcess
 from tests.relay.conftest import client_context, tls_connect
@@ -149,34 +155,7 @@ def test_a_proof_hidden_behind_an_ambiguous_body_is_never_spliced(relayed: Relay
 async def test_slow_clients_do_not_keep_a_person_with_the_link_out(relayed: Relayed) -> None:
     """Thirty clients trickling TLS handshakes and reconnecting whenever cut off; meanwhile
     someone whose server is blocked reaches it through the relay, five times over."""
-    hello = _client_hello()
-    stop, all_cut_off = asyncio.Event(), asyncio.Event()
-    cut_off = 0
-
-    async def slowloris() -> None:
-        nonlocal cut_off
-        while not stop.is_set():
-            reader, writer = await asyncio.open_connection("127.0.0.1", relayed.port)
-            try:
-                for i in range(len(hello)):
-                    if stop.is_set():
-                        break
-                    writer.write(hello[i : i + 1])
-                    with contextlib.suppress(TimeoutError):
-                        if await asyncio.wait_for(reader.read(65536), TRICKLE_INTERVAL) == b"":
-                            cut_off += 1
-                            break
-            except ConnectionError:
-                cut_off += 1
-            finally:
-                if cut_off >= len(slow):
-                    all_cut_off.set()
-                writer.close()
-                with contextlib.suppress(ConnectionError):
-                    await writer.wait_closed()
-
-    slow = [asyncio.create_task(slowloris()) for _ in range(30)]
-    try:
+    async with slow_clients(relayed.port, _client_hello(), 30) as slow:
         for _ in range(5):
             api = HavenApi(
                 blocked_url(),
@@ -189,10 +168,8 @@ async def test_slow_clients_do_not_keep_a_person_with_the_link_out(relayed: Rela
             finally:
                 await api.close()
         # As many cut-offs as slow clients (the wait is a deadline, not a speed claim).
-        await asyncio.wait_for(all_cut_off.wait(), WAIT)
-    finally:
-        stop.set()
-        await asyncio.gather(*slow)
+        await asyncio.wait_for(slow.all_cut_off.wait(), WAIT)
     print(
-        f"\nrelay: {len(slow)} slowloris clients cut off {cut_off} times; 5 relayed health checks"
+        f"\nrelay: {slow.clients} slowloris clients cut off {slow.cut_off} times; "
+        "5 relayed health checks"
     )
