@@ -28,7 +28,7 @@ from haven.intel.importing import store_collection
 from haven.intel.merge import collect
 from haven.linkguard.building import ensure_current
 from haven.safety.keyfiles import KeyFileError
-from haven.server.app import check_key_files
+from haven.server.app import load_keys
 from haven.server.console import firstrun, relayfile
 from haven.server.runner import serve
 from haven.server.tls import ServerTls, server_tls
@@ -62,7 +62,7 @@ def _prepare(cfg: Config) -> ServerTls | None:
     cfg.data_dir.chmod(0o700)  # the database and the signing keys live here
     setup_logging(cfg.log_level)
     try:
-        check_key_files(cfg.data_dir)
+        load_keys(cfg.data_dir)
         tls = server_tls(cfg)
     except (CertificateError, KeyFileError) as exc:
         fail(str(exc), code=2)

@@ -6,8 +6,10 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import FastAPI
 
 import haven
@@ -67,14 +69,24 @@ async def _purge_expired(state: ServerState) -> None:
             log.exception("expiry sweep failed")
 
 
-def check_key_files(data_dir: Path) -> None:
-    """Load (or make) every key the server signs or MACs with, so a key file others can read
-    stops `haven server` with one clear line before it listens (KeyFileError), not with a
-    traceback from the lifespan."""
-    auditlog.load_or_create_key(data_dir)
-    notices.load_or_create_key(data_dir)
-    keylog.load_or_create_key(data_dir)
-    load_or_create_stamp_key(data_dir)
+@dataclass(frozen=True)
+class ServerKeys:
+    audit: Ed25519PrivateKey
+    notice: Ed25519PrivateKey
+    key_log: Ed25519PrivateKey
+    stamp: bytes
+
+
+def load_keys(data_dir: Path) -> ServerKeys:
+    """Every key the server signs or MACs with, loaded (or made). `haven server` calls this
+    before it listens too, so a key file others can read stops it with one clear line
+    (KeyFileError) rather than a traceback from the lifespan."""
+    return ServerKeys(
+        audit=auditlog.load_or_create_key(data_dir),
+        notice=notices.load_or_create_key(data_dir),
+        key_log=keylog.load_or_create_key(data_dir),
+        stamp=load_or_create_stamp_key(data_dir),
+    )
 
 
 def create_app(config: Config) -> FastAPI:
@@ -82,6 +94,7 @@ def create_app(config: Config) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # After uvicorn has configured its loggers: no client address, no token, in any.
         logprivacy.protect("uvicorn", "uvicorn.error", "uvicorn.access", "websockets.server")
+        keys = load_keys(config.data_dir)
         stores: Stores = await open_stores(config.database_url)
         bus = RedisBus(config.redis) if config.redis else LocalBus()
         stores.queues.on_queued(bus.hand)
@@ -94,10 +107,10 @@ def create_app(config: Config) -> FastAPI:
             metrics=Metrics(),
             credentials=CredentialCache(stores.accounts),
             link_lists=ListUpdates(stores),
-            audit_key=auditlog.load_or_create_key(config.data_dir),
-            notice_key=notices.load_or_create_key(config.data_dir),
-            key_log=KeyLog(stores, keylog.load_or_create_key(config.data_dir)),
-            stamp_key=load_or_create_stamp_key(config.data_dir),
+            audit_key=keys.audit,
+            notice_key=keys.notice,
+            key_log=KeyLog(stores, keys.key_log),
+            stamp_key=keys.stamp,
         )
         bus.on_revoke(state.credentials.evict)
         app.state.haven = state
