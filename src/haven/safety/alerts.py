@@ -21,7 +21,15 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from haven.core import notices as signed
-from haven.safety.notices import Template, TemplateError, as_signed, check
+from haven.safety.notices import (
+    Template,
+    TemplateError,
+    as_signed,
+    check,
+    check_names,
+    read_template,
+    templates_in,
+)
 from haven.safety.records import audit_entry
 from haven.store.interfaces import NoticeRecord
 from haven.store.stores import Stores
@@ -39,31 +47,20 @@ def when(ms: int) -> str:
 
 
 def available() -> list[tuple[str, str]]:
-    found = []
-    for path in sorted(TEMPLATES.glob("*.toml")):
-        name, _, language = path.stem.partition(".")
-        found.append((name, language))
-    return found
-
-
-def _read(name: str, language: str) -> Template:
-    path = TEMPLATES / f"{name}.{language}.toml"
-    data = tomllib.loads(path.read_text(encoding="utf-8"))
-    return Template(name, language, str(data["title"]).strip(), str(data["body"]).strip())
+    return templates_in(TEMPLATES)
 
 
 def render(name: str, language: str, values: dict[str, str]) -> Template:
     """The alert in `language` (English when it is not translated), filled in and checked."""
-    if not re.fullmatch(r"[a-z0-9_]{1,64}", name) or not re.fullmatch(r"[a-z]{2,8}", language):
-        raise TemplateError("template and language are lower-case names")
+    check_names(name, language)
     for key, value in values.items():
         if not _VALUE.fullmatch(value):
             raise TemplateError(f"alert value {key!r} is not an id or a time")
     try:
-        template = _read(name, language)
+        template = read_template(TEMPLATES, name, language)
     except FileNotFoundError:
         try:
-            template = _read(name, DEFAULT_LANGUAGE)
+            template = read_template(TEMPLATES, name, DEFAULT_LANGUAGE)
         except FileNotFoundError:
             raise TemplateError(f"no alert template {name!r}") from None
     except (tomllib.TOMLDecodeError, KeyError) as exc:

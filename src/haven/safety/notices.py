@@ -43,13 +43,33 @@ class TemplateError(Exception):
     """A template is missing, malformed, or breaks the rules every notice follows."""
 
 
-def load_template(name: str, language: str) -> Template:
+def check_names(name: str, language: str) -> None:
+    """Both are file-name parts: nothing that could leave the templates directory."""
     if not re.fullmatch(r"[a-z0-9_]{1,64}", name) or not re.fullmatch(r"[a-z]{2,8}", language):
         raise TemplateError("template and language are lower-case names")
+
+
+def read_template(directory: Path, name: str, language: str) -> Template:
+    """`<name>.<language>.toml` in `directory`, unchecked; FileNotFoundError when it is
+    missing, tomllib.TOMLDecodeError or KeyError when it is malformed."""
+    data = tomllib.loads((directory / f"{name}.{language}.toml").read_text(encoding="utf-8"))
+    return Template(name, language, str(data["title"]).strip(), str(data["body"]).strip())
+
+
+def templates_in(directory: Path) -> list[tuple[str, str]]:
+    """(template, language) pairs of the TOML files in `directory`."""
+    found = []
+    for path in sorted(directory.glob("*.toml")):
+        name, _, language = path.stem.partition(".")
+        found.append((name, language))
+    return found
+
+
+def load_template(name: str, language: str) -> Template:
+    check_names(name, language)
     path = TEMPLATES / f"{name}.{language}.toml"
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-        template = Template(name, language, str(data["title"]).strip(), str(data["body"]).strip())
+        template = read_template(TEMPLATES, name, language)
     except FileNotFoundError:
         raise TemplateError(f"no template {name!r} in language {language!r}") from None
     except (tomllib.TOMLDecodeError, KeyError) as exc:
@@ -70,11 +90,7 @@ def check(template: Template) -> None:
 
 def available() -> list[tuple[str, str]]:
     """(template, language) pairs that exist."""
-    found = []
-    for path in sorted(TEMPLATES.glob("*.toml")):
-        name, _, language = path.stem.partition(".")
-        found.append((name, language))
-    return found
+    return templates_in(TEMPLATES)
 
 
 def load_or_create_key(data_dir: Path) -> Ed25519PrivateKey:
