@@ -113,8 +113,17 @@ async def test_unknown_and_unprotected_accounts_behave_like_a_wrong_lock(stores:
 async def test_simultaneous_guesses_are_each_counted(stores: Stores) -> None:
     account, _, _ = await register(stores)
     await stores.protection.enable(account, LOCK, "en", 1, entry())
-    guesses = [stores.protection.check_lock(account, WRONG, 10, backoff) for _ in range(8)]
+    counted: list[int] = []
+
+    def counting_backoff(failures: int) -> int:
+        counted.append(failures)
+        return backoff(failures)
+
+    # Eight first guesses at once, before any attempts row exists: each waits its turn,
+    # so three are counted and the other five meet the backoff they started.
+    guesses = [stores.protection.check_lock(account, WRONG, 10, counting_backoff) for _ in range(8)]
     assert not any(await asyncio.gather(*guesses))
+    assert sorted(counted) == [1, 2, 3]
     # However they raced, the right lock is now refused: the backoff is running.
     assert not await stores.protection.check_lock(account, LOCK, 11, backoff)
 

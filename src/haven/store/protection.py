@@ -28,6 +28,7 @@ from haven.store.interfaces import (
     ReportSignal,
 )
 from haven.store.moderation import append_audit
+from haven.store.sql import insert_ignoring_conflicts
 from haven.store.tables import (
     accounts,
     campaign_flags,
@@ -184,12 +185,23 @@ class SqlProtectionStore:
     async def check_lock(
         self, account_id: str, proof_digest: bytes, now: int, backoff: Callable[[int], int]
     ) -> bool:
+        locked_row = (
+            sa.select(lock_attempts)
+            .where(lock_attempts.c.account_id == account_id)
+            .with_for_update()
+        )
+
         def work(conn: sa.Connection) -> bool:
-            attempts = conn.execute(
-                sa.select(lock_attempts)
-                .where(lock_attempts.c.account_id == account_id)
-                .with_for_update()
-            ).first()
+            attempts = conn.execute(locked_row).first()
+            if attempts is None:
+                # Create the row before counting, so simultaneous first guesses queue on its
+                # lock and each is counted (rather than all but one failing to insert it).
+                conn.execute(
+                    insert_ignoring_conflicts(self._db.dialect, lock_attempts).values(
+                        account_id=account_id, failures=0, locked_until=0, updated_at=now
+                    )
+                )
+                attempts = conn.execute(locked_row).one()
             verifier = conn.scalar(
                 sa.select(protection.c.lock_verifier).where(
                     protection.c.account_id == account_id, protection.c.status == "on"
@@ -200,33 +212,24 @@ class SqlProtectionStore:
             matches = hmac.compare_digest(
                 proof_digest, _NO_VERIFIER if verifier is None else bytes(verifier)
             )
-            if attempts is not None and attempts.locked_until > now:
+            if attempts.locked_until > now:
                 return False  # backing off: not even a right lock is tried, nor counted
             if verifier is not None and matches:
-                if attempts is not None:
-                    conn.execute(
-                        sa.update(lock_attempts)
-                        .where(lock_attempts.c.account_id == account_id)
-                        .values(failures=0, locked_until=0, updated_at=now)
-                    )
-                return True
-            failures = (0 if attempts is None else int(attempts.failures)) + 1
-            values = {"failures": failures, "locked_until": now + backoff(failures),
-                      "updated_at": now}  # fmt: skip
-            if attempts is None:
-                conn.execute(sa.insert(lock_attempts).values(account_id=account_id, **values))
-            else:
                 conn.execute(
                     sa.update(lock_attempts)
                     .where(lock_attempts.c.account_id == account_id)
-                    .values(**values)
+                    .values(failures=0, locked_until=0, updated_at=now)
                 )
+                return True
+            failures = int(attempts.failures) + 1
+            conn.execute(
+                sa.update(lock_attempts)
+                .where(lock_attempts.c.account_id == account_id)
+                .values(failures=failures, locked_until=now + backoff(failures), updated_at=now)
+            )
             return False
 
-        try:
-            return await self._db.run(work)
-        except IntegrityError:
-            return False  # a simultaneous first attempt at the same id: this one fails
+        return await self._db.run(work)
 
 
 def _link_request(row: Any) -> LinkRequestRecord:
