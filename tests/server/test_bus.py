@@ -10,6 +10,7 @@ from urllib.parse import urlparse
 import psutil
 import pytest
 import redis.asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from haven.core import ids
 from haven.server.bus import _CHANNEL_PREFIX, MAX_HANDED, Listener, LocalBus, RedisBus
@@ -473,6 +474,36 @@ def test_close_never_hangs_even_during_the_redis_handshake(redis_url: str) -> No
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "hung after steps: []" in result.stdout
+
+
+async def test_a_failed_publish_does_not_report_a_working_bus_down(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Just after Redis comes back, a publish can still meet a pooled connection to the
+    Redis that died. The subscriber is connected again: the bus must not stay "down"."""
+    bus = RedisBus(redis_url)
+    try:
+        await bus.start()
+
+        async def ok() -> bool:
+            await asyncio.sleep(0.02)
+            return bus.status == "ok"
+
+        assert await eventually(ok)
+
+        def stale_connection(*args: object, **kwargs: object) -> None:
+            raise RedisConnectionError("Connection closed by server.")
+
+        device = ids.new_id()
+        with bus.listen(device) as listener:
+            monkeypatch.setattr(bus._redis, "pipeline", stale_connection)
+            await bus.wake([device])  # must not raise: the envelope is already stored
+            assert await woken(listener)
+            monkeypatch.undo()
+        assert bus.status == "ok"
+        assert all([await ok() for _ in range(5)])
+    finally:
+        await bus.close()
 
 
 async def test_unreachable_redis_still_wakes_local_listeners() -> None:

@@ -194,6 +194,7 @@ class RedisBus(LocalBus):
 
     @property
     def status(self) -> BusStatus:
+        """Whether this process is subscribed: wake-ups from other processes reach it."""
         return "ok" if self._healthy else "down"
 
     async def start(self) -> None:
@@ -251,7 +252,9 @@ class RedisBus(LocalBus):
                 await pipe.execute()
         except (RedisError, OSError) as exc:
             # The envelope is already stored; remote listeners find it on their next poll.
-            self._healthy = False
+            # The status is left to the subscriber, which sees a dead Redis for itself and
+            # sees it come back: a publish on a stale pooled connection just after Redis
+            # returned used to mark the bus down for good while it was working.
             log.warning("redis publish failed, remote devices will poll: %s", exc)
 
     def _on_first_listener(self, device_id: str, first: bool) -> None:
