@@ -18,8 +18,8 @@ from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 
+from haven.core import argon2
 from haven.crypto.errors import CryptoError, WrongPassphrase
 
 MAGIC = b"HAVEN-KS1\n"
@@ -52,14 +52,10 @@ class KdfParams:
         return cls(**values)
 
     def derive(self, passphrase: str, salt: bytes) -> bytes:
-        kdf = Argon2id(
-            salt=salt,
-            length=32,
-            iterations=self.iterations,
-            lanes=self.lanes,
-            memory_cost=self.memory_kib,
-        )
-        return kdf.derive(passphrase.encode("utf-8"))
+        return argon2.derive(
+            passphrase.encode("utf-8"), salt=salt, iterations=self.iterations,
+            lanes=self.lanes, memory_kib=self.memory_kib,
+        )  # fmt: skip
 
 
 class SealedKey:

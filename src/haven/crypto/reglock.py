@@ -11,9 +11,7 @@ from __future__ import annotations
 import hashlib
 import unicodedata
 
-from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
-
-from haven.core import limits
+from haven.core import argon2, limits
 from haven.crypto.errors import CryptoError
 
 _SALT_CONTEXT = b"haven/registration-lock/v1\x00"
@@ -48,11 +46,7 @@ def salt_for(account_id: str) -> bytes:
 
 def derive_proof(lock: str, account_id: str) -> bytes:
     """The 32-byte proof of `lock` for this account (what the server checks)."""
-    kdf = Argon2id(
-        salt=salt_for(account_id),
-        length=32,
-        iterations=_ITERATIONS,
-        lanes=_LANES,
-        memory_cost=_MEMORY_KIB,
-    )
-    return kdf.derive(check_lock(lock).encode("utf-8"))
+    return argon2.derive(
+        check_lock(lock).encode("utf-8"), salt=salt_for(account_id), iterations=_ITERATIONS,
+        lanes=_LANES, memory_kib=_MEMORY_KIB,
+    )  # fmt: skip

@@ -9,11 +9,10 @@ import os
 
 from cryptography.exceptions import InvalidKey
 from cryptography.hazmat.primitives.hashes import SHA1
-from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 from cryptography.hazmat.primitives.twofactor import InvalidToken
 from cryptography.hazmat.primitives.twofactor.totp import TOTP
 
-from haven.core import limits
+from haven.core import argon2, limits
 
 # RFC 9106's second recommended option (64 MiB, 3 passes, 4 lanes).
 ARGON2_MEMORY_KIB = 64 * 1024
@@ -41,11 +40,10 @@ def check_new_password(password: str) -> None:
 
 
 def hash_password(password: str) -> str:
-    kdf = Argon2id(
-        salt=os.urandom(16), length=32, iterations=ARGON2_ITERATIONS, lanes=ARGON2_LANES,
-        memory_cost=ARGON2_MEMORY_KIB,
+    return argon2.derive_phc_encoded(
+        password.encode("utf-8"), salt=os.urandom(16), iterations=ARGON2_ITERATIONS,
+        lanes=ARGON2_LANES, memory_kib=ARGON2_MEMORY_KIB,
     )  # fmt: skip
-    return kdf.derive_phc_encoded(password.encode("utf-8"))
 
 
 @functools.cache
@@ -60,7 +58,7 @@ def password_matches(password: str, stored: str | None) -> bool:
     if len(password) > limits.CONSOLE_MAX_PASSWORD_CHARS:
         password = password[: limits.CONSOLE_MAX_PASSWORD_CHARS]
     try:
-        Argon2id.verify_phc_encoded(password.encode("utf-8"), stored or _decoy_hash())
+        argon2.verify_phc_encoded(password.encode("utf-8"), stored or _decoy_hash())
     except (InvalidKey, ValueError):
         return False
     return stored is not None
