@@ -39,3 +39,31 @@ def test_memory_is_bounded() -> None:
             guard.failed(f"10.0.0.{n}")
     assert guard.blocked("10.0.0.9")
     assert not guard.blocked("10.0.0.0")  # dropped, oldest first
+
+
+def test_attempts_are_charged_before_they_are_checked_and_a_right_one_is_refunded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(clock, "monotonic", lambda: 1000.0)
+    guard = AddressBackoff()
+    address = "198.51.100.7"
+    # Simultaneous attempts, none checked yet: only the free ones are let through.
+    charged = [guard.charge(address) for _ in range(limits.LOCK_FREE_ATTEMPTS + 5)]
+    assert charged == [True] * limits.LOCK_FREE_ATTEMPTS + [False] * 5
+    assert guard.blocked(address)
+    # The last one let through was right: its charge is taken back, and the backoff it
+    # started with it; the wrong ones before it still count.
+    guard.refund(address)
+    assert not guard.blocked(address)
+    assert guard.charge(address)
+    assert guard.blocked(address)
+
+
+def test_a_refund_takes_back_only_its_own_charge() -> None:
+    guard = AddressBackoff()
+    guard.refund("203.0.113.9")  # nothing charged: nothing to take back
+    assert guard.charge("203.0.113.9")
+    guard.refund("203.0.113.9")
+    for _ in range(limits.LOCK_FREE_ATTEMPTS):
+        assert guard.charge("203.0.113.9")
+    assert not guard.charge("203.0.113.9")  # the earlier, refunded one is not held against it

@@ -40,6 +40,27 @@ class AddressBackoff:
         found = self._current(address, now)
         return found is not None and found.blocked_until > now
 
+    def charge(self, address: str) -> bool:
+        """Count an attempt before it is checked: False (and nothing counted) while the
+        address must wait. Counting first means simultaneous guesses cannot all pass through
+        one free attempt while the database checks the first; a right one is refunded."""
+        if self.blocked(address):
+            return False
+        self.failed(address)
+        return True
+
+    def refund(self, address: str) -> None:
+        """Take back the charge of an attempt that proved right (only its own: a right lock
+        does not clear the wrong ones)."""
+        found = self._entries.get(address)
+        if found is None:
+            return
+        found.count -= 1
+        if found.count <= 0:
+            del self._entries[address]
+            return
+        found.blocked_until = min(found.blocked_until, found.last + backoff_ms(found.count) / 1000)
+
     def failed(self, address: str) -> None:
         now = clock.monotonic()
         found = self._current(address, now)

@@ -5,6 +5,7 @@ alert on the other devices, and operators see campaigns but never act automatica
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -13,6 +14,7 @@ from typing import Any
 import pytest
 
 from haven.core import b64, clock, ids, limits
+from haven.store.interfaces import ProtectionStore
 from haven.store.stores import stores_at
 from tests.conftest import fresh_stores
 from tests.server.conftest import Device, DeviceKeys, Server, make_config, serve
@@ -183,6 +185,29 @@ async def test_guessing_across_accounts_backs_off_per_address(
     assert (await join(server, last.account_id, last_lock)).status_code == 403
     later(limits.LOCK_BACKOFF_BASE_SECONDS + 1)
     assert (await join(server, last.account_id, last_lock)).status_code == 201
+
+
+async def test_simultaneous_guesses_from_one_address_get_only_the_free_attempts(
+    open_server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = open_server
+    owners = [await server.register() for _ in range(limits.LOCK_FREE_ATTEMPTS + 5)]
+    for owner in owners:
+        await protect(server, owner, new_lock())
+    store: ProtectionStore = server.app.state.haven.stores.protection
+    checked: list[str] = []
+    check = store.check_lock
+
+    async def counted(*args: Any) -> bool:
+        checked.append(args[0])
+        return await check(*args)
+
+    monkeypatch.setattr(store, "check_lock", counted)
+    guesses = [join(server, owner.account_id, new_lock()) for owner in owners]
+    answers = await asyncio.gather(*guesses)
+    assert {a.status_code for a in answers} == {403}
+    # However the requests interleaved, only the free attempts reached a lock.
+    assert len(checked) == limits.LOCK_FREE_ATTEMPTS
 
 
 async def test_a_join_request_changes_nothing_until_a_device_approves_it(server: Server) -> None:

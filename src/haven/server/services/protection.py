@@ -51,14 +51,14 @@ def _proof(value: str | None, field: str) -> bytes:
 
 async def check_lock(state: ServerState, account_id: str, proof: bytes, address: str) -> None:
     """Raises the one refusal unless `proof` is the account's registration lock."""
-    if state.lock_backoff.blocked(address):
+    if not state.lock_backoff.charge(address):
         raise _refused()
     accepted = await state.stores.protection.check_lock(
         account_id, protection.verifier(proof), clock.now_ms(), protection.backoff_ms
     )
     if not accepted:
-        state.lock_backoff.failed(address)
         raise _refused()
+    state.lock_backoff.refund(address)
 
 
 async def require_lock_if_protected(

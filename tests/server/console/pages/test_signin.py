@@ -4,6 +4,7 @@ first admin made from the one-time link `haven up` prints."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 import pytest
@@ -76,6 +77,26 @@ async def test_repeated_failures_are_throttled_even_with_the_right_password(
     assert throttled.status_code == 429
     assert "Too many failed sign-ins" in throttled.text
     assert sessions.COOKIE not in throttled.cookies
+
+
+async def test_simultaneous_guesses_get_only_the_free_attempts(
+    console_server: Server, console_db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await add_operator(console_db, "Ana")
+    checked: list[str] = []
+    matches = credentials.password_matches
+
+    def counted(password: str, stored: str | None) -> bool:
+        checked.append(password)
+        return matches(password, stored)
+
+    monkeypatch.setattr(credentials, "password_matches", counted)
+    free = limits.CONSOLE_LOGIN_FREE_FAILURES
+    guesses = [login(console_server, "Ana", f"wrong password {n}") for n in range(free + 6)]
+    answers = await asyncio.gather(*guesses)
+    # However the requests interleaved, only the free attempts reached a password check.
+    assert sorted(a.status_code for a in answers) == [401] * free + [429] * 6
+    assert len(checked) == free
 
 
 async def test_totp_is_required_once_set_up_and_each_code_works_once(

@@ -74,6 +74,9 @@ async def _authenticate(request: Request, name: str, password: str, code: str) -
             ErrorCode.RATE_LIMITED,
             f"Too many failed sign-ins. Wait {int(wait) + 1} seconds and try again.",
         )
+    # Counted before it is checked (and cleared if right), so simultaneous guesses cannot
+    # all pass through the same free attempt while the first is still being hashed.
+    limiter.failed(keys)
     found = await state.stores.console.credential(name)
     stored = None if found is None else found.password_hash
     ok = await asyncio.to_thread(credentials.password_matches, password, stored)
@@ -84,7 +87,6 @@ async def _authenticate(request: Request, name: str, password: str, code: str) -
             found.operator.operator_id, step
         )
     if not ok or found is None:
-        limiter.failed(keys)
         raise HavenError(ErrorCode.UNAUTHORIZED, WRONG)
     limiter.succeeded(keys)
     return found.operator
